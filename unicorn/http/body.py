@@ -1,0 +1,125 @@
+"""The request body as a file: the ``wsgi.input`` object of PEP 3333.
+
+It pulls body events from the parser, and bytes from the connection only when
+the parser needs them, so it can never read past the end of this message:
+the next pipelined request stays in the parser's buffer. Explained in the
+chapter "The WSGI gateway"; gunicorn: gunicorn/http/body.py.
+Left out: ``seek`` and ``tell``; PEP 3333 does not ask for them.
+"""
+
+from collections.abc import Callable, Iterator
+
+from unicorn.http.parser import NEED_DATA, Data, RequestParser
+
+# How much an unread body may hold for the connection to be kept alive: the
+# rest of a bigger body costs more to skip than a new connection does.
+DRAIN_LIMIT = 64 * 1024
+
+
+class Body:
+    """A read-only file over one request's body.
+
+    ``receive()`` returns the next bytes from the peer (``b""`` when it
+    closed) and may raise on a timeout. ``before_first_read`` runs once, when
+    the application first asks for the body: the worker uses it to send
+    ``100 Continue`` only to clients whose body the app actually wants.
+    """
+
+    def __init__(
+        self,
+        parser: RequestParser,
+        receive: Callable[[], bytes],
+        before_first_read: Callable[[], None] | None = None,
+    ) -> None:
+        self._parser = parser
+        self._receive = receive
+        self._before_first_read = before_first_read
+        self._buffer = bytearray()
+        self.complete = False  # True once the parser reported the end of the message
+        self.trailers: list[tuple[str, str]] = []
+
+    def _fill(self) -> bool:
+        """Append the next piece of body to the buffer; False at the end."""
+        if self.complete:
+            return False
+        if self._before_first_read is not None:
+            callback, self._before_first_read = self._before_first_read, None
+            callback()
+        while True:
+            event = self._parser.next_event()
+            if event is NEED_DATA:
+                self._parser.feed(self._receive())
+            elif isinstance(event, Data):
+                self._buffer += event.data
+                return True
+            else:  # EndOfMessage: the parser moves on to the next request
+                self.trailers = event.trailers
+                self.complete = True
+                return False
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read ``size`` bytes, fewer only at the end; everything when size < 0."""
+        if size is None or size < 0:
+            while self._fill():
+                pass
+            return self._take(len(self._buffer))
+        while len(self._buffer) < size and self._fill():
+            pass
+        return self._take(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """Read up to and including the next b"\\n", or ``size`` bytes."""
+        start = 0
+        while True:
+            end = self._buffer.find(b"\n", start)
+            if end != -1:
+                limit = end + 1
+                break
+            if size is not None and 0 <= size <= len(self._buffer):
+                limit = size
+                break
+            start = len(self._buffer)
+            if not self._fill():
+                limit = len(self._buffer)
+                break
+        if size is not None and size >= 0:
+            limit = min(limit, size)
+        return self._take(limit)
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        lines, total = [], 0
+        for line in self:
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def drain(self, limit: int = DRAIN_LIMIT) -> bool:
+        """Skip what the app left unread; True if the message ended within ``limit``.
+
+        Unread body bytes must never be parsed as the next request, so when
+        this returns False the connection has to be closed instead.
+        """
+        if self._before_first_read is not None:
+            return self.complete  # the client is waiting for 100 Continue: sent nothing
+        skipped = len(self._buffer)
+        self._buffer.clear()
+        while skipped <= limit and self._fill():
+            skipped += len(self._buffer)
+            self._buffer.clear()
+        return self.complete

@@ -1,0 +1,472 @@
+"""Bytes in, requests out: an HTTP/1.1 request parser with no sockets in it.
+
+The caller feeds bytes as they arrive, split anywhere, and asks for the next
+event: a request head, a piece of body, the end of a message, or "need more
+bytes". Keeping sockets out makes the parser easy to test and lets the sync
+and threaded workers share it. Explained in the chapter "Parsing HTTP/1.1";
+gunicorn's counterpart is gunicorn/http/message.py with body.py.
+Left out on purpose: obs-fold, lower-case methods and transfer codings other
+than chunked are refused rather than accepted.
+"""
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from unicorn.http import errors
+
+# RFC 9110 §5.6.2: token = 1*tchar.
+TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+TOKEN_RE = re.compile(TOKEN)
+# Methods are case-sensitive tokens (RFC 9110 §9.1); like gunicorn we refuse
+# lower-case letters, which no registered method has and which proxies may
+# upper-case differently from us.
+METHOD_RE = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Z]+")
+# RFC 9112 §3.2: the target is printable ASCII; anything else is percent-encoded.
+TARGET_RE = re.compile(r"[\x21-\x7e]+")
+ABSOLUTE_FORM_RE = re.compile(r"([A-Za-z][-+.A-Za-z0-9]*)://([^/?#]+)(.*)")
+AUTHORITY_FORM_RE = re.compile(r"[^/?#@]+:[0-9]+")
+# RFC 9110 §5.5: no control characters but HTAB anywhere in a head, and
+# (RFC 9112 §2.2) CR and LF only together, as the CRLF that ends a line.
+CONTROLS = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
+# RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ].
+HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~%0-9A-Za-z_]*)(:[0-9]*)?")
+# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
+# 16 hex digits so no client can make us hold a number we cannot use.
+QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
+CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
+MAX_CHUNK_LINE = 4096
+# A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
+BARE_LINE_END_RE = re.compile(rb"(?<!\r)\n|\r[^\n]")
+# The fields that decide how a request is framed and answered.
+FRAMING_FIELDS = frozenset(["HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT"])
+# RFC 9110 §6.5.1: fields that frame, route or authenticate the message
+# cannot be sent after the body, where a proxy may not look at them.
+FORBIDDEN_TRAILERS = frozenset(
+    ["CONTENT-LENGTH", "TRANSFER-ENCODING", "HOST", "TRAILER", "TE", "AUTHORIZATION",
+     "CONTENT-TYPE", "CONTENT-ENCODING", "CONNECTION", "EXPECT"]
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a client may send before the head is refused (gunicorn's names).
+
+    0 means "as large as allowed" for the line and field size, as in gunicorn.
+    """
+
+    request_line: int = 4094  # longest request line, else 414
+    fields: int = 100  # most header fields, else 431
+    field_size: int = 8190  # longest header line, else 431
+
+    def head_size(self) -> int:
+        """The most bytes a complete head can take; more without an end is refused."""
+        line = self.request_line or 8190
+        return line + 2 + self.fields * ((self.field_size or 8190) + 2) + 2
+
+
+@dataclass
+class Request:
+    """A parsed request head. Strings are latin-1, as PEP 3333 asks."""
+
+    method: str
+    target: str  # exactly as sent: the environ's RAW_URI
+    path: str  # still percent-encoded; the gateway decodes it
+    query: str
+    version: str  # "HTTP/1.0" or "HTTP/1.1"
+    headers: list[tuple[str, str]]  # (UPPER-CASE NAME, value), in order
+    host: str | None = None  # from the target when absolute-form, else Host
+    keep_alive: bool = True
+    expect_continue: bool = False
+    content_length: int | None = None  # None with chunked; 0 when no body
+    chunked: bool = False
+
+
+@dataclass
+class Data:
+    """A piece of the request body, already de-chunked."""
+
+    data: bytes
+
+
+@dataclass
+class EndOfMessage:
+    """The body is complete; ``trailers`` holds fields sent after a chunked body."""
+
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Signal(enum.Enum):
+    NEED_DATA = "feed me more bytes, then ask again"
+    CLOSED = "the peer closed the connection between requests"
+
+
+NEED_DATA = Signal.NEED_DATA
+CLOSED = Signal.CLOSED
+Event = Request | Data | EndOfMessage | Signal
+
+
+class RequestParser:
+    """Turns the bytes of one connection into a stream of events.
+
+    The parser is a state machine whose state is the method that reads the
+    next piece: ``self._step`` is ``_read_head``, ``_read_length_body``,
+    ``_read_chunk_size``, ``_read_chunk_data``, ``_read_chunk_end`` or
+    ``_read_trailers``. Each returns an event, or NEED_DATA when the buffer
+    does not yet hold enough. After EndOfMessage it starts on the next
+    request, so pipelined bytes already in the buffer are parsed in order.
+    """
+
+    def __init__(self, limits: Limits = Limits()) -> None:
+        self.limits = limits
+        self.buffer = bytearray()
+        self.peer_closed = False
+        self._step = self._read_head
+        self._scanned = 0  # bytes of the buffer already searched for the end of the head
+        self._remaining = 0  # body bytes still owed by the current length or chunk
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes received from the peer; ``b""`` means the peer closed."""
+        if data:
+            self.buffer += data
+        else:
+            self.peer_closed = True
+
+    def next_event(self) -> Event:
+        """Return the next event; on a broken request raise an HTTPError."""
+        return self._step()
+
+    @property
+    def between_requests(self) -> bool:
+        """True when no part of a request has been received yet (keep-alive idle)."""
+        return self._step == self._read_head and not self.buffer
+
+    def _need_data(self) -> Signal:
+        if self.peer_closed:
+            raise errors.IncompleteRequest("connection closed in the middle of a request")
+        return NEED_DATA
+
+    # -- the head ---------------------------------------------------------
+
+    def _read_head(self) -> Event:
+        buffer = self.buffer
+        # RFC 9112 §2.2: ignore empty lines received before a request line.
+        while buffer[:2] == b"\r\n":
+            del buffer[:2]
+        end = buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+        if end == -1:
+            return self._head_incomplete()
+        head = bytes(buffer[:end])
+        del buffer[: end + 4]
+        self._scanned = 0
+        check_characters(head)
+        request = self._parse_head(head.decode("latin-1"))
+        self._start_body(request)
+        return request
+
+    def _head_incomplete(self) -> Signal:
+        """Refuse a head that can no longer become valid, else wait for more."""
+        buffer = self.buffer
+        if not buffer and self.peer_closed:
+            return CLOSED
+        if BARE_LINE_END_RE.search(buffer, max(self._scanned - 1, 0)):
+            raise errors.InvalidRequestLine("line ending is not CRLF")
+        line_end = buffer.find(b"\r\n")
+        line_length = len(buffer.rstrip(b"\r")) if line_end == -1 else line_end
+        if line_length > (self.limits.request_line or 8190):
+            raise errors.RequestLineTooLong(f"request line of more than {line_length - 1} bytes")
+        if len(buffer) > self.limits.head_size():
+            raise errors.HeadersTooLarge("request head too large")
+        self._scanned = len(buffer)
+        return self._need_data()
+
+    def _parse_head(self, head: str) -> Request:
+        request_line, _, field_block = head.partition("\r\n")
+        if len(request_line) > (self.limits.request_line or 8190):
+            raise errors.RequestLineTooLong(f"request line of {len(request_line)} bytes")
+        request = parse_request_line(request_line)
+        request.headers = parse_fields(field_block, self.limits)
+        apply_headers(request)
+        return request
+
+    # -- the body ---------------------------------------------------------
+
+    def _start_body(self, request: Request) -> None:
+        if request.chunked:
+            self._step = self._read_chunk_size
+        else:
+            self._remaining = request.content_length
+            self._step = self._read_length_body
+
+    def _read_length_body(self) -> Event:
+        if self._remaining == 0:
+            return self._end_message([])
+        if not self.buffer:
+            return self._need_data()
+        return self._take_body_bytes()
+
+    def _take_body_bytes(self) -> Data:
+        size = min(self._remaining, len(self.buffer))
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        self._remaining -= size
+        return Data(data)
+
+    def _read_chunk_size(self) -> Event:
+        line = self._take_line(MAX_CHUNK_LINE, "chunk size line")
+        if line is None:
+            return self._need_data()
+        match = CHUNK_SIZE_RE.fullmatch(line)
+        if match is None:
+            raise errors.InvalidChunk(f"invalid chunk size line {line[:40]!r}")
+        self._remaining = int(match.group(1), 16)
+        if self._remaining == 0:
+            self._step = self._read_trailers
+            return self._read_trailers()
+        self._step = self._read_chunk_data
+        return self._read_chunk_data()
+
+    def _read_chunk_data(self) -> Event:
+        if not self.buffer:
+            return self._need_data()
+        data = self._take_body_bytes()
+        if self._remaining == 0:
+            self._step = self._read_chunk_end
+        return data
+
+    def _read_chunk_end(self) -> Event:
+        """Chunk data must be followed by exactly CRLF (RFC 9112 §7.1)."""
+        if len(self.buffer) < 2:
+            if self.buffer[:1] not in (b"", b"\r"):
+                raise errors.InvalidChunk("chunk data not followed by CRLF")
+            return self._need_data()
+        if self.buffer[:2] != b"\r\n":
+            raise errors.InvalidChunk("chunk data not followed by CRLF")
+        del self.buffer[:2]
+        self._step = self._read_chunk_size
+        return self._read_chunk_size()
+
+    def _read_trailers(self) -> Event:
+        """Trailer fields follow header rules, minus the fields of §6.5.1."""
+        if self.buffer[:2] == b"\r\n":
+            del self.buffer[:2]
+            return self._end_message([])
+        end = self.buffer.find(b"\r\n\r\n")
+        if end == -1:
+            if len(self.buffer) > self.limits.head_size():
+                raise errors.HeadersTooLarge("trailer section too large")
+            if BARE_LINE_END_RE.search(self.buffer):
+                raise errors.InvalidChunk("line ending is not CRLF")
+            return self._need_data()
+        field_block = bytes(self.buffer[:end])
+        del self.buffer[: end + 4]
+        check_characters(field_block)
+        trailers = parse_fields(field_block.decode("latin-1"), self.limits)
+        for name, _ in trailers:
+            if name in FORBIDDEN_TRAILERS:
+                raise errors.InvalidHeader(f"{name} is not allowed in a trailer")
+        return self._end_message(trailers)
+
+    def _take_line(self, limit: int, what: str) -> str | None:
+        """Remove and return one CRLF-terminated line, or None if it is not all here."""
+        end = self.buffer.find(b"\r\n")
+        if end == -1:
+            if len(self.buffer) > limit:
+                raise errors.InvalidChunk(f"{what} too long")
+            if b"\n" in self.buffer:
+                raise errors.InvalidChunk("line ending is not CRLF")
+            return None
+        line = self.buffer[:end].decode("latin-1")
+        del self.buffer[: end + 2]
+        return line
+
+    def _end_message(self, trailers: list[tuple[str, str]]) -> EndOfMessage:
+        self._step = self._read_head
+        return EndOfMessage(trailers)
+
+
+def parse_request_line(line: str) -> Request:
+    """request-line = method SP request-target SP HTTP-version (RFC 9112 §3)."""
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise errors.InvalidRequestLine(f"invalid request line {line[:80]!r}")
+    method, target, version = parts
+    if not METHOD_RE.fullmatch(method):
+        raise errors.InvalidMethod(f"invalid method {method[:20]!r}")
+    if version != "HTTP/1.1" and version != "HTTP/1.0":
+        raise errors.InvalidVersion(f"unsupported version {version[:20]!r}")
+    if not TARGET_RE.fullmatch(target):
+        raise errors.InvalidTarget("request target is not printable ASCII")
+    path, query, host = split_target(method, target)
+    return Request(method, target, path, query, version, [], host)
+
+
+def split_target(method: str, target: str) -> tuple[str, str, str | None]:
+    """Return (path, query, host) for the four target forms of RFC 9112 §3.2."""
+    if target[0] == "/":  # origin-form, the usual case
+        path, _, query = target.partition("?")
+        return path, query.partition("#")[0], None
+    if target == "*":  # asterisk-form, §3.2.4
+        if method != "OPTIONS":
+            raise errors.InvalidTarget("'*' is only a target for OPTIONS")
+        return "*", "", None
+    if method == "CONNECT":  # authority-form, §3.2.3
+        if not AUTHORITY_FORM_RE.fullmatch(target):
+            raise errors.InvalidTarget("CONNECT needs a host:port target")
+        return "", "", target
+    match = ABSOLUTE_FORM_RE.fullmatch(target)  # absolute-form, §3.2.2
+    if match is None:
+        raise errors.InvalidTarget(f"invalid request target {target[:80]!r}")
+    path, _, query = match.group(3).partition("?")
+    return path or "/", query.partition("#")[0], match.group(2)
+
+
+def check_characters(head: bytes) -> None:
+    """Refuse control characters and lone CR or LF in one pass over the head."""
+    lines = head.replace(b"\r\n", b"")
+    if len(lines.translate(None, CONTROLS)) == len(lines):
+        return
+    if b"\r" in lines or b"\n" in lines:
+        raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
+    raise errors.InvalidHeader("control character in request head (RFC 9110 §5.5)")
+
+
+def parse_fields(block: str, limits: Limits) -> list[tuple[str, str]]:
+    """Parse CRLF-separated field lines into (UPPER NAME, value) pairs (RFC 9112 §5).
+
+    The caller has already refused control characters, so each line only
+    needs a token before its colon: field-line = field-name ":" OWS value OWS.
+    """
+    if not block:
+        return []
+    lines = block.split("\r\n")
+    if len(lines) > limits.fields:
+        raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
+    if limits.field_size and len(block) + 2 > limits.field_size:
+        check_field_sizes(lines, limits.field_size)
+    fields = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not TOKEN_RE.fullmatch(name):
+            raise invalid_field(line)
+        # A name with "_" would become the same environ key as one with "-"
+        # (HTTP_X_USER); dropping it stops a client from impersonating a
+        # header that a proxy in front of us set.
+        if "_" not in name:
+            fields.append((name.upper(), value.strip(" \t")))
+    return fields
+
+
+def check_field_sizes(lines: list[str], field_size: int) -> None:
+    for line in lines:
+        if len(line) + 2 > field_size:
+            raise errors.HeadersTooLarge(f"header line longer than {field_size} bytes")
+
+
+def invalid_field(line: str) -> errors.HTTPError:
+    """Say precisely why a field line was refused."""
+    if line[:1] in (" ", "\t"):
+        return errors.ObsoleteFolding("obsolete line folding (RFC 9112 §5.2)")
+    return errors.InvalidHeader(f"invalid header line {line[:40]!r}")
+
+
+def apply_headers(request: Request) -> None:
+    """Read the fields that change how the message is framed or answered."""
+    hosts, lengths, codings, connection, expect = [], [], [], [], []
+    for name, value in request.headers:
+        if name not in FRAMING_FIELDS:
+            continue
+        if name == "HOST":
+            hosts.append(value)
+        elif name == "CONTENT-LENGTH":
+            lengths.append(value)
+        elif name == "TRANSFER-ENCODING":
+            codings.append(value)
+        elif name == "CONNECTION":
+            connection.append(value)
+        elif name == "EXPECT":
+            expect.append(value)
+    check_host(request, hosts)
+    set_framing(request, lengths, codings)
+    set_keep_alive(request, connection)
+    set_expectation(request, expect)
+
+
+def check_host(request: Request, hosts: list[str]) -> None:
+    """HTTP/1.1 requests carry exactly one valid Host (RFC 9112 §3.2)."""
+    if len(hosts) > 1:
+        raise errors.InvalidHost("more than one Host header")
+    if not hosts:
+        if request.version == "HTTP/1.1":
+            raise errors.InvalidHost("HTTP/1.1 request without a Host header")
+        return
+    if not HOST_RE.fullmatch(hosts[0]):
+        raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
+    # §3.2.2: with an absolute-form target, its authority wins over Host.
+    if request.host is None:
+        request.host = hosts[0]
+
+
+def set_framing(request: Request, lengths: list[str], codings: list[str]) -> None:
+    """Decide where the body ends (RFC 9112 §6.1-6.3), refusing any ambiguity.
+
+    Ambiguous framing is how requests are smuggled: if a proxy in front of us
+    reads the body's length one way and we read it another, the rest of the
+    body becomes a second request that the proxy never checked.
+    """
+    if codings:
+        if lengths:
+            raise errors.InvalidFraming("both Content-Length and Transfer-Encoding")
+        if request.version == "HTTP/1.0":
+            raise errors.InvalidFraming("Transfer-Encoding in an HTTP/1.0 request")
+        check_transfer_codings(codings)
+        request.chunked = True
+        request.content_length = None
+    elif lengths:
+        request.content_length = parse_content_length(lengths)
+    else:
+        request.content_length = 0  # requests without framing have no body (§6.3)
+
+
+def check_transfer_codings(values: list[str]) -> None:
+    """Accept exactly one coding, ``chunked``, the only one we decode.
+
+    A final coding other than chunked leaves the length unknowable (400); a
+    coding before chunked, such as gzip, is one we do not implement (501).
+    gunicorn passes gzip-then-chunked bodies to the app still compressed.
+    """
+    codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
+    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+        raise errors.InvalidFraming("Transfer-Encoding must end with a single chunked")
+    if len(codings) > 1:
+        raise errors.UnsupportedTransferCoding(f"transfer coding {codings[0]!r}")
+
+
+def parse_content_length(values: list[str]) -> int:
+    """Content-Length = 1*DIGIT (RFC 9110 §8.6); repeated values must all agree."""
+    found = {v.strip(" \t") for value in values for v in value.split(",")}
+    if len(found) != 1:
+        raise errors.InvalidFraming("Content-Length values disagree")
+    text = found.pop()
+    if not (text.isdigit() and text.isascii()):
+        raise errors.InvalidFraming(f"invalid Content-Length {text[:20]!r}")
+    return int(text)
+
+
+def set_keep_alive(request: Request, values: list[str]) -> None:
+    """Connection is a comma-separated list of tokens (RFC 9110 §7.6.1)."""
+    options = {v.strip(" \t").lower() for value in values for v in value.split(",")}
+    if request.version == "HTTP/1.1":
+        request.keep_alive = "close" not in options
+    else:
+        request.keep_alive = "keep-alive" in options and "close" not in options
+
+
+def set_expectation(request: Request, values: list[str]) -> None:
+    """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0."""
+    if not values:
+        return
+    if len(values) > 1 or values[0].lower() != "100-continue":
+        raise errors.ExpectationFailed(f"cannot meet expectation {values[0][:40]!r}")
+    request.expect_continue = request.version == "HTTP/1.1"

@@ -1,0 +1,370 @@
+"""The WSGI gateway: a parsed request becomes an environ, and the app's answer becomes bytes.
+
+PEP 3333 is the contract on both sides: ``build_environ`` fills in every key
+it asks for, and ``Response`` checks what the application hands back before
+a byte of it reaches the wire. Explained in the chapter "The WSGI gateway";
+gunicorn: gunicorn/http/wsgi.py. Left out: the PROXY protocol, HTTP/2 and
+103 Early Hints.
+"""
+
+import io
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from email.utils import formatdate
+from urllib.parse import unquote_to_bytes
+
+from unicorn import SERVER_SOFTWARE
+from unicorn.http.body import Body
+from unicorn.http.parser import TOKEN_RE, Request
+
+STATUS_RE = re.compile(r"([1-9][0-9][0-9]) [^\x00-\x08\x0a-\x1f\x7f]*")
+# RFC 9110 §5.5: a field value has no CR, LF, NUL or other control but HTAB.
+FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+# RFC 9110 §7.6.1: these describe one connection, which the server owns;
+# PEP 3333 forbids applications to set them.
+HOP_BY_HOP = frozenset(
+    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+     "te", "trailer", "transfer-encoding", "upgrade"]
+)
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: lets the worker send a file with sendfile(2)."""
+
+    def __init__(self, filelike, block_size: int = 8192) -> None:
+        self.filelike = filelike
+        self.block_size = block_size
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        while chunk := self.filelike.read(self.block_size):
+            yield chunk
+
+
+def build_environ(
+    request: Request,
+    body: Body,
+    server: tuple[str, int] | str,
+    client: tuple[str, int] | str,
+    errors: io.TextIOBase = sys.stderr,
+    multithread: bool = False,
+    url_scheme: str = "http",
+) -> dict:
+    """The environ dictionary of PEP 3333 for one request.
+
+    ``server`` and ``client`` are socket addresses, or a path string for a
+    unix socket, where there is no port to report.
+    """
+    environ = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": request.query,
+        "RAW_URI": request.target,
+        "SERVER_PROTOCOL": request.version,
+        "SERVER_SOFTWARE": SERVER_SOFTWARE,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": url_scheme,
+        "wsgi.input": body,
+        "wsgi.errors": errors,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+        "wsgi.file_wrapper": FileWrapper,
+    }
+    add_headers(environ, request.headers)
+    if request.host is not None:
+        environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
+    add_addresses(environ, server, client, request.host, url_scheme)
+    add_path(environ, request.path)
+    return environ
+
+
+def add_headers(environ: dict, headers: list[tuple[str, str]]) -> None:
+    """HTTP_* keys; Content-Type and Content-Length go in without the prefix.
+
+    Repeated fields are joined with "," (RFC 9110 §5.3), which is only safe
+    because the parser dropped names containing "_".
+    """
+    for name, value in headers:
+        if name == "CONTENT-TYPE":
+            key = "CONTENT_TYPE"
+        elif name == "CONTENT-LENGTH":
+            key = "CONTENT_LENGTH"
+        else:
+            key = "HTTP_" + name.replace("-", "_")
+        if key in environ:
+            environ[key] += "," + value
+        else:
+            environ[key] = value
+
+
+def add_addresses(environ: dict, server, client, host: str | None, scheme: str) -> None:
+    """SERVER_NAME/PORT from the listening socket, REMOTE_ADDR/PORT from the peer.
+
+    A unix socket has no name or port to give, so then the Host header,
+    which PEP 3333 suggests for URL reconstruction anyway, is used instead.
+    """
+    if isinstance(server, str):
+        name, port = split_host(host or "")
+        environ["SERVER_NAME"] = name or "localhost"
+        environ["SERVER_PORT"] = port or ("443" if scheme == "https" else "80")
+    else:
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1])
+    if isinstance(client, str) or not client:
+        environ["REMOTE_ADDR"] = client or "127.0.0.1"
+    else:
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client[0], str(client[1])
+
+
+def split_host(host: str) -> tuple[str, str]:
+    """"example.com:8080" -> ("example.com", "8080"); "[::1]" -> ("[::1]", "")."""
+    if host.endswith("]") or ":" not in host:
+        return host, ""
+    name, _, port = host.rpartition(":")
+    return name, port
+
+
+def add_path(environ: dict, path: str) -> None:
+    """PATH_INFO is the decoded path as latin-1 (PEP 3333, "Unicode Issues").
+
+    SCRIPT_NAME comes from the process environment (``--env SCRIPT_NAME=/app``)
+    when the app is mounted below the root of the site.
+    """
+    script_name = os.environ.get("SCRIPT_NAME", "").rstrip("/")
+    path_info = unquote_to_bytes(path).decode("latin-1")
+    if script_name and (path_info + "/").startswith(script_name + "/"):
+        environ["SCRIPT_NAME"] = script_name
+        path_info = path_info[len(script_name):]
+    environ["PATH_INFO"] = path_info
+
+
+_date_cache = [0, ""]
+
+
+def http_date() -> str:
+    """The Date header value (RFC 9110 §6.6.1), computed at most once a second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
+    return _date_cache[1]
+
+
+class InvalidResponse(Exception):
+    """The application broke PEP 3333; the client is answered with a 500."""
+
+
+class Response:
+    """What the server sends back for one request, checked before it is sent.
+
+    ``send(data)`` writes all of ``data`` to the client. ``sendfile(file,
+    offset, count)`` (optional) sends part of a file without copying it
+    through Python. ``keep_alive`` says whether the worker would keep the
+    connection; the request and the app may still close it.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        send: Callable[[bytes], None],
+        sendfile: Callable | None = None,
+        keep_alive: bool = True,
+    ) -> None:
+        self.request = request
+        self._send = send
+        self._sendfile = sendfile
+        self.keep_alive = keep_alive and request.keep_alive
+        self.status: str | None = None
+        self.status_code = 0
+        self.headers: list[tuple[str, str]] = []
+        self.headers_sent = False
+        self.content_length: int | None = None
+        self.chunked = False
+        self.sent = 0  # body bytes written, for the access log
+        self.has_body = request.method != "HEAD"
+
+    # -- PEP 3333's start_response and write ------------------------------
+
+    def start_response(self, status: str, headers: list, exc_info=None) -> Callable:
+        """Record the status and headers; they are sent with the first body bytes."""
+        if exc_info is not None:
+            try:
+                if self.headers_sent:  # too late to change the status: PEP 3333 says re-raise
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called again without exc_info")
+        self.status_code = check_status(status)
+        self.status = status
+        self.headers = self._take_headers(headers)
+        if self.status_code in (204, 304) or self.status_code < 200:
+            self.has_body = False  # RFC 9110 §6.4.1
+        return self.write
+
+    def _take_headers(self, headers: list) -> list[tuple[str, str]]:
+        """Validate the app's headers, keeping the ones that are the app's to set."""
+        kept = []
+        self.content_length = None
+        for name, value in headers:
+            check_header(name, value)
+            lower = name.lower()
+            if lower == "content-length":
+                self.content_length = parse_response_length(value)
+            elif lower == "connection" and "close" in value.lower():
+                self.keep_alive = False
+            if lower not in HOP_BY_HOP:
+                kept.append((name, value))
+        return kept
+
+    def write(self, data: bytes) -> None:
+        """Send body bytes, after the head if that has not gone yet."""
+        if self.status is None:
+            raise AssertionError("write() before start_response()")
+        if type(data) is not bytes:
+            raise TypeError(f"the application must give bytes, not {type(data).__name__}")
+        head = b"" if self.headers_sent else self._head()
+        if self.has_body and data:
+            data = self._frame(data)
+        else:
+            data = b""
+        if head or data:
+            self._send(head + data)
+
+    def _frame(self, data: bytes) -> bytes:
+        if self.content_length is not None:  # never send more than announced
+            data = data[: self.content_length - self.sent]
+        self.sent += len(data)
+        if self.chunked and data:
+            return b"%x\r\n%b\r\n" % (len(data), data)
+        return data
+
+    def _head(self) -> bytes:
+        """Status line and headers, deciding the framing on the way (RFC 9112 §6.3)."""
+        self.headers_sent = True
+        if self.content_length is None and self.has_body:
+            if self.request.version == "HTTP/1.1":
+                self.chunked = True
+            else:
+                self.keep_alive = False  # HTTP/1.0: the close marks the end
+        lines = [f"{self.request.version} {self.status}\r\n"]
+        lines += [f"{name}: {value}\r\n" for name, value in self.headers]
+        if self.content_length is not None:
+            lines.append(f"Content-Length: {self.content_length}\r\n")
+        names = {name.lower() for name, _ in self.headers}
+        if "date" not in names:
+            lines.append(f"Date: {http_date()}\r\n")
+        if "server" not in names:
+            lines.append(f"Server: {SERVER_SOFTWARE}\r\n")
+        if self.chunked:
+            lines.append("Transfer-Encoding: chunked\r\n")
+        lines.append(self._connection_header())
+        return "".join(lines).encode("latin-1")
+
+    def _connection_header(self) -> str:
+        if not self.keep_alive:
+            return "Connection: close\r\n\r\n"
+        if self.request.version == "HTTP/1.0":
+            return "Connection: keep-alive\r\n\r\n"
+        return "\r\n"
+
+    # -- the whole response ---------------------------------------------
+
+    def send_iterable(self, result: Iterable[bytes]) -> None:
+        """Send everything the app returned, then end the message."""
+        if isinstance(result, FileWrapper) and self._sendfile is not None:
+            if self._send_file(result.filelike):
+                return
+        if (self.content_length is None and type(result) in (list, tuple) and len(result) == 1
+                and self.status_code >= 200 and self.status_code not in (204, 304)):
+            # The whole body is already known: announce its length instead of
+            # chunking it, so even a hello-world app keeps connections alive.
+            self.content_length = len(result[0])
+        for data in result:
+            self.write(data)
+        self.finish()
+
+    def _send_file(self, file) -> bool:
+        """sendfile(2) for a regular file; False if the file cannot be used that way."""
+        try:
+            fileno = file.fileno()
+            offset = file.tell()
+            size = os.fstat(fileno).st_size - offset
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return False
+        if self.content_length is None:
+            self.content_length = size
+        count = min(size, self.content_length)
+        self.write(b"")  # the head
+        if self.has_body and count > 0:
+            self._sendfile(file, offset, count)
+            self.sent += count
+        self.finish()
+        return True
+
+    def finish(self) -> None:
+        """End the message: send the head if nothing was written, and the last chunk."""
+        if not self.headers_sent:
+            self.write(b"")
+        if self.chunked:
+            self._send(b"0\r\n\r\n")
+        if self.content_length is not None and self.sent < self.content_length and self.has_body:
+            self.keep_alive = False  # the app sent less than it announced: framing is broken
+
+
+def check_status(status: str) -> int:
+    """A status is "NNN Reason" (PEP 3333; RFC 9112 §4) with no CR or LF."""
+    if type(status) is not str or not STATUS_RE.fullmatch(status):
+        raise InvalidResponse(f"invalid status {status!r} from the application")
+    return int(status[:3])
+
+
+def check_header(name: str, value: str) -> None:
+    """Names are tokens and values have no control characters (RFC 9110 §5)."""
+    if type(name) is not str or not TOKEN_RE.fullmatch(name):
+        raise InvalidResponse(f"invalid header name {name!r} from the application")
+    if type(value) is not str or not FIELD_VALUE_RE.fullmatch(value):
+        raise InvalidResponse(f"invalid value for header {name!r} from the application")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidResponse(f"header {name!r} is not latin-1, as PEP 3333 requires") from None
+
+
+def parse_response_length(value: str) -> int:
+    if not (value.isdigit() and value.isascii()):
+        raise InvalidResponse(f"invalid Content-Length {value!r} from the application")
+    return int(value)
+
+
+def run_app(app: Callable, environ: dict, response: Response) -> None:
+    """Call the application and send its answer; close its iterable whatever happens.
+
+    PEP 3333: the server must call ``close()`` on the iterable, if it has
+    one, even when iterating it failed; apps release resources there.
+    """
+    result = app(environ, response.start_response)
+    try:
+        response.send_iterable(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+def error_response(status: int, reason: str, message: str = "") -> bytes:
+    """A short, complete response for a request we refuse; the connection then closes."""
+    body = f"{reason}\n{message}\n" if message else f"{reason}\n"
+    data = body.encode("latin-1", "replace")
+    return (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        f"Content-Type: text/plain; charset=latin-1\r\n"
+        f"Content-Length: {len(data)}\r\n"
+        f"Date: {http_date()}\r\n"
+        f"Server: {SERVER_SOFTWARE}\r\n"
+        f"Connection: close\r\n\r\n"
+    ).encode("latin-1") + data
