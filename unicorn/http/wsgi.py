@@ -143,6 +143,23 @@ def add_path(environ: dict, path: str) -> None:
     environ["PATH_INFO"] = path_info
 
 
+def url_scheme(request: Request, client, forwarded_allow_ips) -> str:
+    """"https" when a proxy we trust says the client used it (X-Forwarded-Proto).
+
+    Only a proxy can know how the client connected, and only a proxy we
+    trust may tell us: anyone else could claim https. A unix socket peer is
+    local, so it is trusted, like the addresses in ``forwarded_allow_ips``.
+    """
+    if isinstance(forwarded_allow_ips, str):
+        forwarded_allow_ips = [ip.strip() for ip in forwarded_allow_ips.split(",")]
+    trusted = isinstance(client, str) or "*" in forwarded_allow_ips or client[0] in forwarded_allow_ips
+    if trusted:
+        for name, value in request.headers:
+            if name == "X-FORWARDED-PROTO":
+                return "https" if value.strip().lower() == "https" else "http"
+    return "http"
+
+
 _date_cache = [0, ""]
 
 

@@ -1,0 +1,475 @@
+"""The arbiter: the master process that forks workers and keeps them healthy.
+
+It opens the listening sockets, forks the workers, and then only sleeps,
+wakes for a signal or a heartbeat check, and acts. It never touches a client.
+Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and
+timeouts"; gunicorn: gunicorn/arbiter.py. Left out: statsd and the control
+socket.
+"""
+
+import os
+import select
+import signal
+import sys
+import time
+
+from unicorn import __version__, systemd
+from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, load_app
+from unicorn.config import Config
+from unicorn.log import Logger
+from unicorn.pidfile import Pidfile
+from unicorn.sockets import BindError, create_listeners, inherited_listeners, listener_fds_env
+from unicorn.workers import load_worker_class
+
+
+class HaltServer(Exception):
+    """Stop the arbiter with ``status`` after logging ``reason``."""
+
+    def __init__(self, reason: str, status: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class StopServer(Exception):
+    """Raised by TERM/INT/QUIT to leave the main loop."""
+
+    def __init__(self, graceful: bool) -> None:
+        super().__init__("stop")
+        self.graceful = graceful
+
+
+class Arbiter:
+    """The master process: one instance, alive from start to exit."""
+
+    # The signals the master answers; each maps to a handle_<name> method.
+    SIGNALS = ["HUP", "QUIT", "INT", "TERM", "TTIN", "TTOU", "USR1", "USR2", "WINCH", "CHLD"]
+    # How long the master sleeps when nothing happens: the heartbeat check rate.
+    TICK = 1.0
+    # How long a QUIT/INT waits for workers before killing them.
+    QUICK_SHUTDOWN_TIMEOUT = 2.0
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.log = make_logger(cfg)
+        self.pid = os.getpid()
+        self.listeners: list = []
+        self.workers: dict[int, object] = {}  # pid -> Worker, the ones that serve
+        self.retiring: dict[int, object] = {}  # pid -> Worker told to stop, not yet reaped
+        self.worker_age = 0
+        self.num_workers = cfg.workers
+        self.app = None  # set in the master only with preload_app
+        self.pidfile: Pidfile | None = None
+        self.reexec_pid = 0  # the new master forked by USR2, while it lives
+        self.old_master_pid = int(os.environ.pop("UNICORN_OLD_MASTER", "0") or 0)
+        self.start_dir = os.getcwd()
+        self.wakeup_r = self.wakeup_w = -1
+
+    # -- start ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Everything the master does once, before the first fork."""
+        self.log.info("Starting unicorn %s", __version__)
+        self.cfg.on_starting(self)
+        self.init_signals()
+        self.listeners = self.open_listeners()
+        for listener in self.listeners:
+            self.log.info("Listening at: %s (%s)", listener, self.pid)
+            self.log.explain(
+                f"Opened listening socket {listener} in the master; every worker forked later "
+                "inherits it and accepts from it.",
+                "Sockets and binding",
+            )
+        self.worker_class = load_worker_class(self.cfg.worker_class_uri)
+        self.log.info("Using worker: %s", self.cfg.worker_class_uri)
+        if self.cfg.pidfile:
+            self.write_pidfile()
+        if self.cfg.preload_app:
+            self.app = load_app(self.cfg.app_uri)
+        self.cfg.when_ready(self)
+
+    def open_listeners(self) -> list:
+        inherited = inherited_listeners(os.environ)
+        if inherited:
+            return inherited
+        os.umask(self.cfg.umask)
+        return create_listeners(
+            self.cfg.bind, self.cfg.backlog, self.cfg.reuse_port, self.cfg.umask, self.log
+        )
+
+    def write_pidfile(self) -> None:
+        """A master started by USR2 writes beside the old one's pidfile until it exits."""
+        path = self.cfg.pidfile
+        if self.old_master_pid:
+            path += ".2"
+        self.pidfile = Pidfile(path)
+        self.pidfile.create(self.pid)
+
+    def init_signals(self) -> None:
+        """Route every signal through a pipe into the main loop.
+
+        ``signal.set_wakeup_fd`` makes the C-level handler write the signal's
+        number into our pipe, using only write(2), which is safe inside a
+        signal handler. The Python-level handlers do nothing: they exist so
+        the default action (often "terminate") does not happen. All the work
+        is done by the main loop, which reads the numbers from the pipe, so
+        no handler ever runs in the middle of a fork or a waitpid.
+        """
+        self.wakeup_r, self.wakeup_w = os.pipe()
+        for fd in (self.wakeup_r, self.wakeup_w):
+            os.set_blocking(fd, False)
+            os.set_inheritable(fd, False)
+        signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
+        for name in self.SIGNALS:
+            signal.signal(getattr(signal, "SIG" + name), self.note_signal)
+
+    def note_signal(self, signum, frame) -> None:
+        """The Python-level handler: nothing to do, the pipe has the number."""
+
+    # -- the main loop ----------------------------------------------------
+
+    def run(self) -> int:
+        """Start, then sleep-and-act until told to stop; return the exit status."""
+        try:
+            self.start()
+            self.manage_workers()
+            systemd.notify("READY=1")
+            while True:
+                self.promote_if_old_master_gone()
+                signums = self.wait_for_signals(self.TICK)
+                if not signums:
+                    self.murder_workers()
+                    self.manage_workers()
+                    continue
+                for signum in signums:
+                    self.dispatch(signum)
+        except StopServer as stop:
+            return self.halt(0, graceful=stop.graceful)
+        except HaltServer as halt:
+            self.log.error("%s", halt.reason)
+            return self.halt(halt.status)
+        except BindError as error:
+            self.log.error("%s", error)
+            return self.halt(1)
+        except Exception:
+            self.log.exception("Unhandled exception in the master loop")
+            return self.halt(1)
+
+    def wait_for_signals(self, timeout: float) -> list[int]:
+        """Sleep until a signal arrives or ``timeout`` passes; return their numbers."""
+        try:
+            ready, _, _ = select.select([self.wakeup_r], [], [], timeout)
+        except InterruptedError:
+            ready = [self.wakeup_r]
+        if not ready:
+            return []
+        try:
+            data = os.read(self.wakeup_r, 512)
+        except BlockingIOError:
+            return []
+        return list(dict.fromkeys(data))  # in order, each signal once
+
+    def dispatch(self, signum: int) -> None:
+        name = signal.Signals(signum).name[3:]
+        if name != "CHLD":
+            self.log.info("Handling signal: %s", name.lower())
+        handler = getattr(self, "handle_" + name.lower(), None)
+        if handler is not None:
+            handler()
+
+    # -- signal handlers: each one a short list of steps -------------------
+
+    def handle_chld(self) -> None:
+        self.reap_workers()
+
+    def handle_hup(self) -> None:
+        """Reload the configuration and replace every worker, gently."""
+        self.log.explain(
+            "HUP: re-reading the configuration, forking fresh workers, then stopping the old "
+            "ones gracefully. The master's pid does not change.",
+            "Signals",
+        )
+        self.reload()
+
+    def handle_term(self) -> None:
+        """Graceful stop: in-flight requests finish, up to graceful_timeout."""
+        self.log.explain(
+            "TERM: closing the listeners, asking each worker to finish its current request "
+            f"and exit (waiting up to {self.cfg.graceful_timeout}s).",
+            "Signals",
+        )
+        raise StopServer(graceful=True)
+
+    def handle_int(self) -> None:
+        raise StopServer(graceful=False)
+
+    def handle_quit(self) -> None:
+        raise StopServer(graceful=False)
+
+    def handle_ttin(self) -> None:
+        self.change_worker_count(self.num_workers + 1)
+
+    def handle_ttou(self) -> None:
+        if self.num_workers > 1:
+            self.change_worker_count(self.num_workers - 1)
+
+    def handle_usr1(self) -> None:
+        """Reopen log files (after logrotate moved them), here and in every worker."""
+        self.log.reopen_files()
+        self.kill_workers(signal.SIGUSR1)
+
+    def handle_usr2(self) -> None:
+        """Start a new master from the current code, sharing our listeners."""
+        self.reexec()
+
+    def handle_winch(self) -> None:
+        """Stop all workers but keep the master, as gunicorn does, when daemonized."""
+        if self.cfg.daemon:
+            self.log.info("graceful stop of workers")
+            self.num_workers = 0
+            self.kill_workers(signal.SIGTERM)
+        else:
+            self.log.debug("SIGWINCH ignored. Not daemonized")
+
+    def change_worker_count(self, new_count: int) -> None:
+        old_count, self.num_workers = self.num_workers, new_count
+        self.log.explain(
+            f"Worker count changed from {old_count} to {new_count}; the master forks or stops "
+            "workers to match.",
+            "Signals",
+        )
+        self.cfg.nworkers_changed(self, new_count, old_count)
+        self.manage_workers()
+
+    # -- keeping the right workers ---------------------------------------
+
+    def manage_workers(self) -> None:
+        """Fork missing workers; stop the oldest extras."""
+        while len(self.workers) < self.num_workers:
+            self.spawn_worker()
+        by_age = sorted(self.workers.values(), key=lambda worker: worker.age)
+        for worker in by_age[: max(len(by_age) - self.num_workers, 0)]:
+            self.kill_worker(worker.pid, signal.SIGTERM)
+            self.retiring[worker.pid] = self.workers.pop(worker.pid)
+
+    def spawn_worker(self) -> int:
+        """Fork one worker. In the child this never returns: the child exits."""
+        self.worker_age += 1
+        worker = self.worker_class(self.worker_age, self.pid, self.listeners, self.app,
+                                   self.cfg, self.log)
+        self.cfg.pre_fork(self, worker)
+        pid = os.fork()
+        if pid != 0:
+            worker.pid = pid
+            self.workers[pid] = worker
+            self.log.info("Booting worker with pid: %s", pid)
+            self.log.explain(
+                f"Forked worker {pid}: a copy of the master that shares its listening sockets.",
+                "The pre-fork model",
+            )
+            return pid
+        self.run_child(worker)
+
+    def run_child(self, worker) -> None:
+        """The forked child's whole life; it ends in os._exit so it never returns
+        into the master's loop (and never runs the master's cleanup)."""
+        status = 1
+        try:
+            # Undo the master's signal routing before closing its pipe: a
+            # signal in between must not be written into a reused fd number.
+            signal.set_wakeup_fd(-1)
+            for name in self.SIGNALS:
+                signal.signal(getattr(signal, "SIG" + name), signal.SIG_DFL)
+            os.close(self.wakeup_r)
+            os.close(self.wakeup_w)
+            worker.pid = os.getpid()
+            self.cfg.post_fork(self, worker)
+            status = worker.start()
+            self.log.info("Worker exiting (pid: %s)", worker.pid)
+        finally:
+            try:
+                self.cfg.worker_exit(self, worker)
+            finally:
+                flush_and_exit(status)
+
+    def reap_workers(self) -> None:
+        """Collect every child that exited; a worker that cannot boot stops the server."""
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.reexec_pid:
+                self.reexec_pid = 0
+                self.log.info("The master started by USR2 exited")
+                continue
+            self.forget_worker(pid, os.waitstatus_to_exitcode(wait_status))
+
+    def forget_worker(self, pid: int, exit_code: int) -> None:
+        worker = self.workers.pop(pid, None) or self.retiring.pop(pid, None)
+        if exit_code == WORKER_BOOT_ERROR:
+            raise HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR)
+        if exit_code == APP_LOAD_ERROR:
+            raise HaltServer(f"App failed to load: {self.cfg.app_uri}", APP_LOAD_ERROR)
+        if exit_code < 0:
+            name = signal.Signals(-exit_code).name
+            hint = " Perhaps out of memory?" if -exit_code == signal.SIGKILL else ""
+            self.log.error("Worker (pid:%s) was sent %s!%s", pid, name, hint)
+        elif exit_code != 0:
+            self.log.error("Worker (pid:%s) exited with code %s", pid, exit_code)
+        self.log.explain(
+            f"Reaped worker {pid} (exit status {exit_code}) with waitpid(); "
+            "the master forks a replacement if one is missing.",
+            "The pre-fork model",
+        )
+        if worker is not None:
+            worker.heartbeat.close()
+            self.cfg.child_exit(self, worker)
+
+    def murder_workers(self) -> None:
+        """Kill workers whose heartbeat is older than ``timeout``: first ABRT, then KILL."""
+        if self.cfg.timeout <= 0:
+            return
+        for worker in [*self.workers.values(), *self.retiring.values()]:
+            try:
+                silent_for = time.time() - worker.heartbeat.last_beat()
+            except (OSError, ValueError):
+                continue
+            if silent_for <= self.cfg.timeout:
+                continue
+            if not worker.aborted:
+                self.log.critical("WORKER TIMEOUT (pid:%s)", worker.pid)
+                self.log.explain(
+                    f"Worker {worker.pid} sent no heartbeat for {silent_for:.0f}s "
+                    f"(timeout is {self.cfg.timeout}s): sending SIGABRT, then SIGKILL.",
+                    "Heartbeats and timeouts",
+                )
+                worker.aborted = True
+                self.kill_worker(worker.pid, signal.SIGABRT)
+            else:
+                self.kill_worker(worker.pid, signal.SIGKILL)
+
+    def kill_worker(self, pid: int, signum: int) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass  # it exited already; reap_workers will collect it
+
+    def kill_workers(self, signum: int) -> None:
+        for pid in list(self.workers) + list(self.retiring):
+            self.kill_worker(pid, signum)
+
+    # -- reload and upgrade ------------------------------------------------
+
+    def reload(self) -> None:
+        """HUP: new config, new workers first, then the old ones stop gracefully."""
+        old_binds = list(self.cfg.bind)
+        self.cfg = Config.load(sys.argv[1:], os.environ)
+        self.log.close()
+        self.log = make_logger(self.cfg)
+        if list(self.cfg.bind) != old_binds:
+            self.close_listeners(unlink=True)
+            self.listeners = create_listeners(
+                self.cfg.bind, self.cfg.backlog, self.cfg.reuse_port, self.cfg.umask, self.log
+            )
+        self.worker_class = load_worker_class(self.cfg.worker_class_uri)
+        if self.cfg.preload_app:
+            self.app = load_app(self.cfg.app_uri)
+        self.cfg.on_reload(self)
+        self.num_workers = self.cfg.workers
+        old_workers = list(self.workers.values())
+        for _ in range(self.num_workers):
+            self.spawn_worker()
+        for worker in old_workers:
+            self.kill_worker(worker.pid, signal.SIGTERM)
+            self.retiring[worker.pid] = self.workers.pop(worker.pid)
+
+    def reexec(self) -> None:
+        """USR2: fork, and exec a new master that inherits the listening sockets."""
+        if self.reexec_pid:
+            self.log.warning("USR2 ignored: a new master (pid %s) is already running", self.reexec_pid)
+            return
+        if self.old_master_pid:
+            self.log.warning("USR2 ignored: the old master (pid %s) has not exited yet",
+                             self.old_master_pid)
+            return
+        self.cfg.pre_exec(self)
+        self.reexec_pid = os.fork()
+        if self.reexec_pid != 0:
+            self.log.explain(
+                f"USR2: forked {self.reexec_pid}, which execs a new master on the same listening "
+                "sockets. Send TERM to this (old) master to finish the upgrade.",
+                "Upgrading without downtime",
+            )
+            return
+        # In the child: listener_fds_env marks the fds inheritable, so exec keeps them.
+        environ = dict(os.environ, UNICORN_OLD_MASTER=str(self.pid))
+        environ.update(listener_fds_env(self.listeners))
+        os.chdir(self.start_dir)
+        argv = [sys.executable, "-m", "unicorn", *sys.argv[1:]]
+        os.execve(sys.executable, argv, environ)
+
+    def promote_if_old_master_gone(self) -> None:
+        """A master started by USR2 takes the usual pidfile name once the old one exits."""
+        if not self.old_master_pid or os.getppid() == self.old_master_pid:
+            return
+        self.log.info("Old master %s is gone; this master takes over", self.old_master_pid)
+        self.old_master_pid = 0
+        if self.pidfile is not None:
+            self.pidfile.rename(self.cfg.pidfile)
+
+    # -- stop --------------------------------------------------------------
+
+    def stop(self, graceful: bool) -> None:
+        """Close the listeners, signal the workers, wait, then kill what is left."""
+        # A unix socket file stays while a master started by USR2 still uses it.
+        self.close_listeners(unlink=self.reexec_pid == 0)
+        signum = signal.SIGTERM if graceful else signal.SIGQUIT
+        limit = self.cfg.graceful_timeout if graceful else self.QUICK_SHUTDOWN_TIMEOUT
+        self.kill_workers(signum)
+        deadline = time.monotonic() + limit
+        while (self.workers or self.retiring) and time.monotonic() < deadline:
+            self.wait_for_signals(0.1)
+            self.reap_workers()
+        self.kill_workers(signal.SIGKILL)
+        self.reap_workers()
+
+    def close_listeners(self, unlink: bool) -> None:
+        for listener in self.listeners:
+            listener.close(unlink=unlink and listener.owns_socket_file)
+        self.listeners = []
+
+    def halt(self, status: int, graceful: bool = False) -> int:
+        """Stop everything and return the process's exit status."""
+        systemd.notify("STOPPING=1")
+        self.stop(graceful)
+        self.log.info("Shutting down: Master")
+        if self.pidfile is not None:
+            self.pidfile.unlink()
+        self.cfg.on_exit(self)
+        return status
+
+
+def make_logger(cfg: Config) -> Logger:
+    return Logger(
+        errorlog=cfg.errorlog,
+        loglevel=cfg.loglevel,
+        accesslog=cfg.accesslog,
+        access_log_format=cfg.access_log_format,
+        capture_output=cfg.capture_output,
+        logconfig_dict=cfg.logconfig_dict,
+        explain=cfg.explain,
+        proc_name=cfg.proc_name,
+    )
+
+
+def flush_and_exit(status: int) -> None:
+    """Leave a forked child without running the parent's atexit handlers."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)

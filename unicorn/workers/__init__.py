@@ -1,0 +1,22 @@
+"""Worker classes, by the names ``--worker-class`` accepts.
+
+``sync`` serves one request per connection; ``gthread`` keeps connections
+alive and runs the app in a pool of threads. Anything else is a dotted path
+to a Worker subclass.
+"""
+
+import importlib
+
+WORKER_CLASSES = {
+    "sync": "unicorn.workers.sync.SyncWorker",
+    "gthread": "unicorn.workers.gthread.ThreadWorker",
+}
+
+
+def load_worker_class(uri: str) -> type:
+    """Resolve "sync", "gthread" or "package.module.Class" to a class."""
+    path = WORKER_CLASSES.get(uri, uri)
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ImportError(f"worker class {uri!r} is not a known name or a dotted path")
+    return getattr(importlib.import_module(module_name), class_name)

@@ -1,0 +1,305 @@
+"""What every worker process does, whatever its model of concurrency.
+
+The arbiter builds a Worker, forks, and the child calls ``start()``: it
+installs its own signal handlers, loads the app, then runs the subclass's
+``run()`` loop. ``handle_request`` is the one path every request takes:
+parser -> environ -> app -> response. Explained in the chapter "Workers";
+gunicorn: gunicorn/workers/base.py. Left out: the PROXY protocol and statsd.
+"""
+
+import abc
+import os
+import random
+import signal
+import socket
+import sys
+import time
+
+from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
+from unicorn.heartbeat import Heartbeat
+from unicorn.http import errors
+from unicorn.http.body import Body
+from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
+from unicorn.http.wsgi import Response, build_environ, error_response, run_app, url_scheme
+
+# The exceptions that mean "the client went away", not "the server broke".
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+class WorkerTimeout(BaseException):
+    """Raised in a worker by SIGABRT: the arbiter saw no heartbeat for ``timeout``.
+
+    A BaseException, so an application's ``except Exception`` cannot swallow it.
+    """
+
+
+class Connection:
+    """One accepted client socket, with the parser that reads it."""
+
+    def __init__(self, sock: socket.socket, client, server, limits: Limits) -> None:
+        self.sock = sock
+        self.client = client  # (host, port), or "" for a unix socket peer
+        self.server = server  # our address: (host, port), or the unix socket's path
+        self.parser = RequestParser(limits)
+
+    def receive(self) -> bytes:
+        return self.sock.recv(65536)
+
+    def read_request(self) -> Request | None:
+        """Block until a whole request head arrives; None if the peer closed first."""
+        while True:
+            event = self.parser.next_event()
+            if event is NEED_DATA:
+                self.parser.feed(self.receive())
+            elif event is CLOSED:
+                return None
+            else:
+                return event
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Worker(abc.ABC):
+    """A worker process. Built in the arbiter; everything after ``start`` runs in the child."""
+
+    multithread = False  # wsgi.multithread
+
+    def __init__(self, age: int, ppid: int, listeners: list, app, cfg, log) -> None:
+        self.age = age  # spawn order: the arbiter stops the oldest first
+        self.ppid = ppid  # the arbiter's pid; if our parent changes, it died
+        self.listeners = listeners
+        self.wsgi = app  # the app when preloaded in the arbiter, else None
+        self.cfg = cfg
+        self.log = log
+        self.pid: int | None = None
+        self.alive = True
+        self.booted = False
+        self.aborted = False  # set by the arbiter once it sent SIGABRT
+        self.requests_handled = 0
+        self.max_requests = self._request_budget(cfg.max_requests, cfg.max_requests_jitter)
+        self.limits = Limits(
+            cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size
+        )
+        # Created before fork so that both processes share the file.
+        self.heartbeat = Heartbeat(cfg.worker_tmp_dir)
+
+    @staticmethod
+    def _request_budget(max_requests: int, jitter: int) -> int:
+        """Jitter keeps workers started together from all restarting together."""
+        if max_requests <= 0:
+            return sys.maxsize
+        return max_requests + random.randint(0, max(jitter, 0))
+
+    def __str__(self) -> str:
+        return f"<Worker {self.pid}>"
+
+    # -- life of the child process --------------------------------------
+
+    def start(self) -> int:
+        """Run the worker to its end in the forked child and return its exit status."""
+        try:
+            self.init_process()
+            self.run()
+            return 0
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 1
+        except AppImportError as error:
+            self.log.error("%s", error)
+            return APP_LOAD_ERROR
+        except Exception:
+            self.log.exception("Exception in worker process")
+            return 1 if self.booted else WORKER_BOOT_ERROR
+
+    def init_process(self) -> None:
+        """Prepare the child: signals, environment, privileges, the app; in that order."""
+        random.seed()  # the child inherited the parent's random state
+        self.wakeup_r, self.wakeup_w = os.pipe()
+        os.set_blocking(self.wakeup_r, False)
+        os.set_blocking(self.wakeup_w, False)
+        self.init_signals()
+        for key, value in self.cfg.env.items():
+            os.environ[key] = value
+        self.drop_privileges()
+        if self.wsgi is None:
+            self.wsgi = load_app(self.cfg.app_uri)
+        self.cfg.post_worker_init(self)
+        self.booted = True
+        self.log.explain(
+            f"Worker {self.pid} booted and is waiting for connections on the shared listeners.",
+            "The pre-fork model",
+        )
+
+    def init_signals(self) -> None:
+        """The worker's own handlers replace the arbiter's, inherited through fork.
+
+        The wake-up fd makes any signal interrupt the select() in ``run``, so a
+        TERM is noticed at once instead of at the next timeout.
+        """
+        signal.set_wakeup_fd(self.wakeup_w)
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGINT, self.handle_quit)
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
+        signal.signal(signal.SIGABRT, self.handle_abort)
+        signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+        for signum in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2):
+            signal.signal(signum, signal.SIG_IGN)  # meant for the arbiter only
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.siginterrupt(signal.SIGTERM, False)
+
+    def drop_privileges(self) -> None:
+        """Workers run as ``user``/``group``; the arbiter keeps its rights to bind."""
+        if self.cfg.group is not None:
+            os.setgid(self.cfg.group)
+        if self.cfg.user is not None:
+            os.setuid(self.cfg.user)
+
+    @abc.abstractmethod
+    def run(self) -> None:
+        """Accept and serve connections until ``self.alive`` turns False."""
+
+    # -- signals --------------------------------------------------------
+
+    def handle_exit(self, signum, frame) -> None:
+        """TERM: finish the request in hand, then leave the loop."""
+        self.alive = False
+
+    def handle_quit(self, signum, frame) -> None:
+        """QUIT, INT: leave now."""
+        self.alive = False
+        self.cfg.worker_int(self)
+        sys.exit(0)
+
+    def handle_usr1(self, signum, frame) -> None:
+        self.log.reopen_files()
+
+    def handle_abort(self, signum, frame) -> None:
+        """SIGABRT from the arbiter: this worker missed its heartbeat."""
+        self.alive = False
+        self.cfg.worker_abort(self)
+        raise WorkerTimeout()
+
+    # -- helpers for run() ----------------------------------------------
+
+    def notify(self) -> None:
+        """Tell the arbiter we are alive (the heartbeat)."""
+        self.heartbeat.beat()
+
+    def drain_wakeup(self) -> None:
+        """Empty the wake-up pipe; what matters is that a signal arrived, not which."""
+        try:
+            while os.read(self.wakeup_r, 256):
+                pass
+        except BlockingIOError:
+            pass
+
+    def parent_changed(self) -> bool:
+        if os.getppid() != self.ppid:
+            self.log.info("Parent changed, shutting down: %s", self)
+            return True
+        return False
+
+    def count_request(self) -> None:
+        self.requests_handled += 1
+        if self.requests_handled >= self.max_requests:
+            self.log.info("Autorestarting worker after current request.")
+            self.log.explain(
+                f"Worker {self.pid} served its max_requests and will exit; the arbiter forks a fresh one.",
+                "Workers",
+            )
+            self.alive = False
+
+    def reject(self, conn: Connection, error: errors.HTTPError) -> None:
+        """Answer a request the parser refused, then close: nothing after it is trusted."""
+        self.log.debug("Invalid request from %s: %s", conn.client, error)
+        try:
+            conn.sock.sendall(error_response(error.status, error.reason, str(error)))
+        except OSError:
+            pass
+
+    # -- one request ----------------------------------------------------
+
+    def handle_request(self, conn: Connection, request: Request, keep_alive: bool) -> bool:
+        """Serve one request; return True if the connection may carry another."""
+        self.count_request()
+        response = None
+        environ = {}
+        start = time.monotonic()
+        try:
+            environ, response = self.prepare(conn, request, keep_alive and self.alive)
+            self.cfg.pre_request(self, request)
+            run_app(self.wsgi, environ, response)
+            return response.keep_alive and environ["wsgi.input"].drain()
+        except CLIENT_GONE as error:
+            self.log.debug("Client %s went away: %r", conn.client, error)
+            return False
+        except errors.HTTPError as error:  # a malformed body, read by the app
+            self.reject(conn, error)
+            return False
+        except WorkerTimeout:
+            self.log.error("Worker timed out while handling %s", request.target)
+            self.answer_500(conn, response)
+            raise
+        except Exception:
+            self.log.exception("Error handling request %s", request.target)
+            self.answer_500(conn, response)
+            return False
+        finally:
+            self.after_request(request, environ, response, time.monotonic() - start)
+
+    def prepare(self, conn: Connection, request: Request, keep_alive: bool):
+        """Build the environ and the response writer for one request."""
+        send = conn.sock.sendall
+        response = Response(request, send, self.sendfile_for(conn), keep_alive)
+        body = Body(conn.parser, conn.receive, self.continue_callback(request, response))
+        environ = build_environ(
+            request,
+            body,
+            conn.server,
+            conn.client,
+            errors=sys.stderr,
+            multithread=self.multithread,
+            url_scheme=url_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
+        )
+        return environ, response
+
+    def sendfile_for(self, conn: Connection):
+        if not self.cfg.sendfile:
+            return None
+        return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
+
+    @staticmethod
+    def continue_callback(request: Request, response):
+        """Send ``100 Continue`` when the app first reads a body the client holds back."""
+        if not request.expect_continue or request.content_length == 0:
+            return None
+
+        def send_continue() -> None:
+            if not response.headers_sent:
+                response._send(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+        return send_continue
+
+    def answer_500(self, conn: Connection, response) -> None:
+        """A 500 is possible only while no byte of the response has been sent."""
+        if response is not None and response.headers_sent:
+            return
+        try:
+            conn.sock.sendall(error_response(500, "Internal Server Error"))
+        except OSError:
+            pass
+        if response is not None:
+            response.status, response.status_code = "500 Internal Server Error", 500
+
+    def after_request(self, request: Request, environ: dict, response, elapsed: float) -> None:
+        if response is None:
+            return
+        try:
+            self.log.access(environ, response.status or "500", response.headers, response.sent, elapsed)
+            self.cfg.post_request(self, request, environ, response)
+        except Exception:
+            self.log.exception("Exception in post_request hook or access log")

@@ -1,0 +1,68 @@
+"""The sync worker: one connection, one request, one at a time.
+
+The simplest model that is still a real server: wait until a listener is
+readable, accept, serve one request, close, beat the heart, repeat. Every
+worker waits on the same listening sockets and the kernel hands each new
+connection to one of them. Explained in the chapter "The pre-fork model";
+gunicorn: gunicorn/workers/sync.py. Left out: keep-alive, on purpose, as in
+gunicorn: a worker held by an idle client would serve nobody else.
+"""
+
+import select
+
+from unicorn.http import errors
+from unicorn.workers.base import Connection, Worker
+
+
+class SyncWorker(Worker):
+    def run(self) -> None:
+        """Accept and serve until TERM, max_requests or the arbiter's death.
+
+        ``timeout`` bounds a whole request here: the heart beats only between
+        requests, so a request that runs longer than ``timeout`` is killed.
+        """
+        for listener in self.listeners:
+            listener.sock.setblocking(False)
+        waiting_on = [listener.sock for listener in self.listeners] + [self.wakeup_r]
+        while self.alive:
+            self.notify()
+            if self.parent_changed():
+                return
+            try:
+                ready, _, _ = select.select(waiting_on, [], [], self.select_timeout())
+            except InterruptedError:
+                continue
+            for sock in ready:
+                if sock is self.wakeup_r:
+                    self.drain_wakeup()
+                elif self.alive:
+                    self.accept(sock)
+
+    def select_timeout(self) -> float:
+        """Wake at least twice per ``timeout`` to beat the heart while idle."""
+        return self.cfg.timeout / 2 if self.cfg.timeout > 0 else 1.0
+
+    def accept(self, listening) -> None:
+        try:
+            sock, client = listening.accept()
+        except (BlockingIOError, InterruptedError):
+            return  # another worker took this connection: the thundering herd
+        sock.setblocking(True)
+        sock.settimeout(self.cfg.timeout if self.cfg.timeout > 0 else None)
+        conn = Connection(sock, client, listening.getsockname(), self.limits)
+        try:
+            self.serve(conn)
+        finally:
+            conn.close()
+
+    def serve(self, conn: Connection) -> None:
+        """Read one request and answer it; keep-alive is never offered."""
+        try:
+            request = conn.read_request()
+        except errors.HTTPError as error:
+            self.reject(conn, error)
+            return
+        except OSError:
+            return  # the client vanished or stalled before sending a request
+        if request is not None:
+            self.handle_request(conn, request, keep_alive=False)
