@@ -18,6 +18,7 @@ from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, load_app
 from unicorn.config import Config
 from unicorn.log import Logger
 from unicorn.pidfile import Pidfile
+from unicorn.process import daemonize, set_process_title
 from unicorn.sockets import BindError, create_listeners, inherited_listeners, listener_fds_env
 from unicorn.workers import load_worker_class
 
@@ -69,6 +70,11 @@ class Arbiter:
 
     def start(self) -> None:
         """Everything the master does once, before the first fork."""
+        if self.cfg.daemon:
+            daemonize()
+            self.pid = os.getpid()
+        os.environ.update(self.cfg.env)  # raw_env: for the app, and for every worker
+        set_process_title(f"unicorn: master [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.log.info("Starting unicorn %s", __version__)
         self.cfg.on_starting(self)
         self.init_signals()
@@ -167,7 +173,7 @@ class Arbiter:
             data = os.read(self.wakeup_r, 512)
         except BlockingIOError:
             return []
-        return list(dict.fromkeys(data))  # in order, each signal once
+        return list(data)  # one byte per delivered signal, in order
 
     def dispatch(self, signum: int) -> None:
         name = signal.Signals(signum).name[3:]
@@ -367,8 +373,8 @@ class Arbiter:
         """HUP: new config, new workers first, then the old ones stop gracefully."""
         old_binds = list(self.cfg.bind)
         self.cfg = Config.load(sys.argv[1:], os.environ)
-        self.log.close()
-        self.log = make_logger(self.cfg)
+        self.log = make_logger(self.cfg)  # replaces the old logger's handlers
+        os.environ.update(self.cfg.env)
         if list(self.cfg.bind) != old_binds:
             self.close_listeners(unlink=True)
             self.listeners = create_listeners(

@@ -17,6 +17,8 @@ import time
 
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
+from unicorn.process import set_process_title
+from unicorn.reloader import Reloader
 from unicorn.http import errors
 from unicorn.http.body import Body
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
@@ -85,7 +87,7 @@ class Worker(abc.ABC):
             cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size
         )
         # Created before fork so that both processes share the file.
-        self.heartbeat = Heartbeat(cfg.worker_tmp_dir)
+        self.heartbeat = Heartbeat(cfg.worker_tmp_dir, cfg.user, cfg.group)
 
     @staticmethod
     def _request_budget(max_requests: int, jitter: int) -> int:
@@ -121,11 +123,13 @@ class Worker(abc.ABC):
         os.set_blocking(self.wakeup_r, False)
         os.set_blocking(self.wakeup_w, False)
         self.init_signals()
-        for key, value in self.cfg.env.items():
-            os.environ[key] = value
+        set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.drop_privileges()
         if self.wsgi is None:
             self.wsgi = load_app(self.cfg.app_uri)
+        if self.cfg.reload:
+            # Started after the app is imported, so its modules are among those watched.
+            Reloader(self.reload_changed, self.cfg.reload_extra_files).start()
         self.cfg.post_worker_init(self)
         self.booted = True
         self.log.explain(
@@ -188,6 +192,16 @@ class Worker(abc.ABC):
     def notify(self) -> None:
         """Tell the arbiter we are alive (the heartbeat)."""
         self.heartbeat.beat()
+
+    def reload_changed(self, path: str) -> None:
+        """--reload: a source file changed; exit, and the arbiter forks a fresh worker."""
+        self.log.info("Worker reloading: %s modified", path)
+        self.log.explain(
+            f"{path} changed: worker {self.pid} exits so that a new one imports the new code.",
+            "Reloading code",
+        )
+        self.alive = False
+        os.write(self.wakeup_w, b"R")  # wake the main loop from its select()
 
     def drain_wakeup(self) -> None:
         """Empty the wake-up pipe; what matters is that a signal arrived, not which."""
