@@ -395,7 +395,8 @@ class Arbiter:
     def reexec(self) -> None:
         """USR2: fork, and exec a new master that inherits the listening sockets."""
         if self.reexec_pid:
-            self.log.warning("USR2 ignored: a new master (pid %s) is already running", self.reexec_pid)
+            self.log.warning("USR2 ignored: a new master (pid %s) is already running",
+                             self.reexec_pid)
             return
         if self.old_master_pid:
             self.log.warning("USR2 ignored: the old master (pid %s) has not exited yet",

@@ -4,7 +4,7 @@ The caller feeds bytes as they arrive, split anywhere, and asks for the next
 event: a request head, a piece of body, the end of a message, or "need more
 bytes". Keeping sockets out makes the parser easy to test and lets the sync
 and threaded workers share it. Explained in the chapter "Parsing HTTP/1.1";
-gunicorn's counterpart is gunicorn/http/message.py with body.py.
+gunicorn: the first half of gunicorn/http/message.py, and body.py.
 Left out on purpose: obs-fold, lower-case methods and transfer codings other
 than chunked are refused rather than accepted.
 """
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from unicorn.http import errors
+from unicorn.http.framing import apply_headers
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -29,8 +30,6 @@ AUTHORITY_FORM_RE = re.compile(r"[^/?#@]+:[0-9]+")
 # RFC 9110 §5.5: no control characters but HTAB anywhere in a head, and
 # (RFC 9112 §2.2) CR and LF only together, as the CRLF that ends a line.
 CONTROLS = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
-# RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ].
-HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~%0-9A-Za-z_]*)(:[0-9]*)?")
 # RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
 # 16 hex digits so no client can make us hold a number we cannot use.
 QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
@@ -39,8 +38,6 @@ CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
 BARE_LINE_END_RE = re.compile(rb"(?<!\r)\n|\r[^\n]")
-# The fields that decide how a request is framed and answered.
-FRAMING_FIELDS = frozenset(["HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT"])
 # RFC 9110 §6.5.1: fields that frame, route or authenticate the message
 # cannot be sent after the body, where a proxy may not look at them.
 FORBIDDEN_TRAILERS = frozenset(
@@ -369,104 +366,3 @@ def invalid_field(line: str) -> errors.HTTPError:
     if line[:1] in (" ", "\t"):
         return errors.ObsoleteFolding("obsolete line folding (RFC 9112 §5.2)")
     return errors.InvalidHeader(f"invalid header line {line[:40]!r}")
-
-
-def apply_headers(request: Request) -> None:
-    """Read the fields that change how the message is framed or answered."""
-    hosts, lengths, codings, connection, expect = [], [], [], [], []
-    for name, value in request.headers:
-        if name not in FRAMING_FIELDS:
-            continue
-        if name == "HOST":
-            hosts.append(value)
-        elif name == "CONTENT-LENGTH":
-            lengths.append(value)
-        elif name == "TRANSFER-ENCODING":
-            codings.append(value)
-        elif name == "CONNECTION":
-            connection.append(value)
-        elif name == "EXPECT":
-            expect.append(value)
-    check_host(request, hosts)
-    set_framing(request, lengths, codings)
-    set_keep_alive(request, connection)
-    set_expectation(request, expect)
-
-
-def check_host(request: Request, hosts: list[str]) -> None:
-    """HTTP/1.1 requests carry exactly one valid Host (RFC 9112 §3.2)."""
-    if len(hosts) > 1:
-        raise errors.InvalidHost("more than one Host header")
-    if not hosts:
-        if request.version == "HTTP/1.1":
-            raise errors.InvalidHost("HTTP/1.1 request without a Host header")
-        return
-    if not HOST_RE.fullmatch(hosts[0]):
-        raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
-    # §3.2.2: with an absolute-form target, its authority wins over Host.
-    if request.host is None:
-        request.host = hosts[0]
-
-
-def set_framing(request: Request, lengths: list[str], codings: list[str]) -> None:
-    """Decide where the body ends (RFC 9112 §6.1-6.3), refusing any ambiguity.
-
-    Ambiguous framing is how requests are smuggled: if a proxy in front of us
-    reads the body's length one way and we read it another, the rest of the
-    body becomes a second request that the proxy never checked.
-    """
-    if codings:
-        if lengths:
-            raise errors.InvalidFraming("both Content-Length and Transfer-Encoding")
-        if request.version == "HTTP/1.0":
-            raise errors.InvalidFraming("Transfer-Encoding in an HTTP/1.0 request")
-        check_transfer_codings(codings)
-        request.chunked = True
-        request.content_length = None
-    elif lengths:
-        request.content_length = parse_content_length(lengths)
-    else:
-        request.content_length = 0  # requests without framing have no body (§6.3)
-
-
-def check_transfer_codings(values: list[str]) -> None:
-    """Accept exactly one coding, ``chunked``, the only one we decode.
-
-    A final coding other than chunked leaves the length unknowable (400); a
-    coding before chunked, such as gzip, is one we do not implement (501).
-    gunicorn passes gzip-then-chunked bodies to the app still compressed.
-    """
-    codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
-    if codings[-1] != "chunked" or codings.count("chunked") > 1:
-        raise errors.InvalidFraming("Transfer-Encoding must end with a single chunked")
-    if len(codings) > 1:
-        raise errors.UnsupportedTransferCoding(f"transfer coding {codings[0]!r}")
-
-
-def parse_content_length(values: list[str]) -> int:
-    """Content-Length = 1*DIGIT (RFC 9110 §8.6); repeated values must all agree."""
-    found = {v.strip(" \t") for value in values for v in value.split(",")}
-    if len(found) != 1:
-        raise errors.InvalidFraming("Content-Length values disagree")
-    text = found.pop()
-    if not (text.isdigit() and text.isascii()):
-        raise errors.InvalidFraming(f"invalid Content-Length {text[:20]!r}")
-    return int(text)
-
-
-def set_keep_alive(request: Request, values: list[str]) -> None:
-    """Connection is a comma-separated list of tokens (RFC 9110 §7.6.1)."""
-    options = {v.strip(" \t").lower() for value in values for v in value.split(",")}
-    if request.version == "HTTP/1.1":
-        request.keep_alive = "close" not in options
-    else:
-        request.keep_alive = "keep-alive" in options and "close" not in options
-
-
-def set_expectation(request: Request, values: list[str]) -> None:
-    """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0."""
-    if not values:
-        return
-    if len(values) > 1 or values[0].lower() != "100-continue":
-        raise errors.ExpectationFailed(f"cannot meet expectation {values[0][:40]!r}")
-    request.expect_continue = request.version == "HTTP/1.1"

@@ -8,6 +8,7 @@ gunicorn: gunicorn/http/wsgi.py. Left out: the PROXY protocol, HTTP/2 and
 """
 
 import io
+import ipaddress
 import os
 import re
 import sys
@@ -150,14 +151,18 @@ def url_scheme(request: Request, client, forwarded_allow_ips) -> str:
     trust may tell us: anyone else could claim https. A unix socket peer is
     local, so it is trusted, like the addresses in ``forwarded_allow_ips``.
     """
-    if isinstance(forwarded_allow_ips, str):
-        forwarded_allow_ips = [ip.strip() for ip in forwarded_allow_ips.split(",")]
-    trusted = isinstance(client, str) or "*" in forwarded_allow_ips or client[0] in forwarded_allow_ips
-    if trusted:
-        for name, value in request.headers:
-            if name == "X-FORWARDED-PROTO":
-                return "https" if value.strip().lower() == "https" else "http"
+    for name, value in request.headers:
+        if name == "X-FORWARDED-PROTO" and is_trusted(client, forwarded_allow_ips):
+            return "https" if value.strip().lower() == "https" else "http"
     return "http"
+
+
+def is_trusted(client, allowed: list[str]) -> bool:
+    """Is the peer a unix socket, or an address (or network) in ``allowed``?"""
+    if isinstance(client, str) or "*" in allowed:
+        return True
+    address = ipaddress.ip_address(client[0])
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowed)
 
 
 _date_cache = [0, ""]

@@ -17,12 +17,12 @@ import time
 
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
-from unicorn.process import set_process_title
-from unicorn.reloader import Reloader
 from unicorn.http import errors
 from unicorn.http.body import Body
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
 from unicorn.http.wsgi import Response, build_environ, error_response, run_app, url_scheme
+from unicorn.process import set_process_title
+from unicorn.reloader import Reloader
 
 # The exceptions that mean "the client went away", not "the server broke".
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -222,7 +222,8 @@ class Worker(abc.ABC):
         if self.requests_handled >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
             self.log.explain(
-                f"Worker {self.pid} served its max_requests and will exit; the arbiter forks a fresh one.",
+                f"Worker {self.pid} served its max_requests and will exit; "
+                "the arbiter forks a fresh one.",
                 "Workers",
             )
             self.alive = False
@@ -313,7 +314,8 @@ class Worker(abc.ABC):
         if response is None:
             return
         try:
-            self.log.access(environ, response.status or "500", response.headers, response.sent, elapsed)
+            status = response.status or "500 Internal Server Error"
+            self.log.access(environ, status, response.headers, response.sent, elapsed)
             self.cfg.post_request(self, request, environ, response)
         except Exception:
             self.log.exception("Exception in post_request hook or access log")

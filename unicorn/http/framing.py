@@ -1,0 +1,124 @@
+"""What a request's header fields mean for the message: its length, its host, its connection.
+
+The parser checks syntax; this module reads the few fields that decide how
+the bytes after the head are framed and how the request is answered. This is
+where request smuggling is stopped, so every rule cites RFC 9112 or 9110.
+Explained in the chapter "Parsing HTTP/1.1"; gunicorn: the second half of
+gunicorn/http/message.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from unicorn.http import errors
+
+if TYPE_CHECKING:
+    from unicorn.http.parser import Request
+
+# The fields that decide how a request is framed and answered.
+FRAMING_FIELDS = frozenset(["HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT"])
+# RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ].
+HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~%0-9A-Za-z_]*)(:[0-9]*)?")
+
+
+def apply_headers(request: Request) -> None:
+    """Read the fields that change how the message is framed or answered."""
+    hosts, lengths, codings, connection, expect = [], [], [], [], []
+    for name, value in request.headers:
+        if name not in FRAMING_FIELDS:
+            continue
+        if name == "HOST":
+            hosts.append(value)
+        elif name == "CONTENT-LENGTH":
+            lengths.append(value)
+        elif name == "TRANSFER-ENCODING":
+            codings.append(value)
+        elif name == "CONNECTION":
+            connection.append(value)
+        elif name == "EXPECT":
+            expect.append(value)
+    check_host(request, hosts)
+    set_framing(request, lengths, codings)
+    set_keep_alive(request, connection)
+    set_expectation(request, expect)
+
+
+def check_host(request: Request, hosts: list[str]) -> None:
+    """HTTP/1.1 requests carry exactly one valid Host (RFC 9112 §3.2)."""
+    if len(hosts) > 1:
+        raise errors.InvalidHost("more than one Host header")
+    if not hosts:
+        if request.version == "HTTP/1.1":
+            raise errors.InvalidHost("HTTP/1.1 request without a Host header")
+        return
+    if not HOST_RE.fullmatch(hosts[0]):
+        raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
+    # §3.2.2: with an absolute-form target, its authority wins over Host.
+    if request.host is None:
+        request.host = hosts[0]
+
+
+def set_framing(request: Request, lengths: list[str], codings: list[str]) -> None:
+    """Decide where the body ends (RFC 9112 §6.1-6.3), refusing any ambiguity.
+
+    Ambiguous framing is how requests are smuggled: if a proxy in front of us
+    reads the body's length one way and we read it another, the rest of the
+    body becomes a second request that the proxy never checked.
+    """
+    if codings:
+        if lengths:
+            raise errors.InvalidFraming("both Content-Length and Transfer-Encoding")
+        if request.version == "HTTP/1.0":
+            raise errors.InvalidFraming("Transfer-Encoding in an HTTP/1.0 request")
+        check_transfer_codings(codings)
+        request.chunked = True
+        request.content_length = None
+    elif lengths:
+        request.content_length = parse_content_length(lengths)
+    else:
+        request.content_length = 0  # requests without framing have no body (§6.3)
+
+
+def check_transfer_codings(values: list[str]) -> None:
+    """Accept exactly one coding, ``chunked``, the only one we decode.
+
+    A final coding other than chunked leaves the length unknowable (400); a
+    coding before chunked, such as gzip, is one we do not implement (501).
+    gunicorn passes gzip-then-chunked bodies to the app still compressed.
+    """
+    codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
+    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+        raise errors.InvalidFraming("Transfer-Encoding must end with a single chunked")
+    if len(codings) > 1:
+        raise errors.UnsupportedTransferCoding(f"transfer coding {codings[0]!r}")
+
+
+def parse_content_length(values: list[str]) -> int:
+    """Content-Length = 1*DIGIT (RFC 9110 §8.6); repeated values must all agree."""
+    found = {v.strip(" \t") for value in values for v in value.split(",")}
+    if len(found) != 1:
+        raise errors.InvalidFraming("Content-Length values disagree")
+    text = found.pop()
+    if not (text.isdigit() and text.isascii()):
+        raise errors.InvalidFraming(f"invalid Content-Length {text[:20]!r}")
+    return int(text)
+
+
+def set_keep_alive(request: Request, values: list[str]) -> None:
+    """Connection is a comma-separated list of tokens (RFC 9110 §7.6.1)."""
+    options = {v.strip(" \t").lower() for value in values for v in value.split(",")}
+    if request.version == "HTTP/1.1":
+        request.keep_alive = "close" not in options
+    else:
+        request.keep_alive = "keep-alive" in options and "close" not in options
+
+
+def set_expectation(request: Request, values: list[str]) -> None:
+    """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0."""
+    if not values:
+        return
+    if len(values) > 1 or values[0].lower() != "100-continue":
+        raise errors.ExpectationFailed(f"cannot meet expectation {values[0][:40]!r}")
+    request.expect_continue = request.version == "HTTP/1.1"
