@@ -1,4 +1,4 @@
-"""Malformed and smuggling requests against a running `python -m unicorn -w 1`.
+"""Malformed and smuggling requests against a running `python -m unicorn -w 1 echo_app:app`.
 
 Each one must get its status, and the connection must then be closed: a
 second request sent behind the bad one in the same packet is never answered.
@@ -55,9 +55,9 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def server():
-    from tests.server import Server
+    from tests.server import ROOT, Server
 
-    started = Server("-w", "1", app="server_apps:echo").ready()
+    started = Server("-w", "1", app="echo_app:app", cwd=ROOT / "examples").ready()
     yield started
     started.kill()
 
