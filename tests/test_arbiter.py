@@ -189,7 +189,7 @@ def test_explain_narrates_process_events(start_server):
     server.signal(signal.SIGTTIN)
     server.wait_for_line(r'\[explain\] Worker count changed from 1 to 2.*\(book: "Signals"\)')
     server.signal(signal.SIGTERM)
-    server.wait_for_line(r'\[explain\] TERM: .*\(book: "Signals"\)')
+    server.wait_for_line(r'\[explain\] Received SIGTERM: graceful stop.*\(book: "Signals"\)')
     assert server.wait(10) == 0
     assert "Opened listening socket" in server.output
 

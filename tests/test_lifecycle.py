@@ -1,6 +1,7 @@
 """Hooks, log reopening, the USR2 upgrade and daemon mode, each seen in real processes."""
 
 import os
+import socket
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from tests.server import APPS, ROOT, alive, body_of, status_of, wait_until
 
 HOOKS_CONFIG = '''
 import os
+import socket
 
 def _record(name):
     with open({path!r}, "a") as out:
@@ -154,3 +156,60 @@ def test_daemon_mode_detaches_and_writes_a_pidfile(tmp_path):
         time.sleep(0.05)
     assert not alive(daemon)
     assert not pidfile.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_systemd_socket_activation_end_to_end(tmp_path):
+    """systemd-socket-activate opens the socket and execs unicorn with LISTEN_FDS=1."""
+    port = _free_port()
+    command = ["systemd-socket-activate", "-l", f"127.0.0.1:{port}",
+               "-E", f"PYTHONPATH={ROOT}", sys.executable, "-m", "unicorn", "-w", "1",
+               "--chdir", str(APPS), "server_apps:hello"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    try:
+        wait_until(lambda: _answers(port), 20, "the socket-activated server never answered")
+        from tests.server import exchange
+
+        response = exchange(("127.0.0.1", port), b"GET / HTTP/1.0\r\n\r\n")
+        assert body_of(response) == b"Hello, world!\n"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=15)[0]
+    assert f"Listening at: http://127.0.0.1:{port}" in output
+
+
+def _answers(port: int) -> bool:
+    from tests.server import exchange
+
+    try:
+        return exchange(("127.0.0.1", port), b"GET / HTTP/1.0\r\n\r\n", timeout=2).startswith(
+            b"HTTP/1.0 200")
+    except OSError:
+        return False
+
+
+def test_fd_bind_adopts_an_inherited_socket(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    environ = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "unicorn", "-w", "1", "-b", f"fd://{fd}", "server_apps:hello"],
+        cwd=APPS, env=environ, pass_fds=[fd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    listener.close()  # the server's copy is the only one left
+    try:
+        wait_until(lambda: _answers(port), 20, "the server never answered on the passed fd")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=15)[0]
+    assert f"Listening at: http://127.0.0.1:{port}" in output

@@ -23,6 +23,22 @@ from unicorn.sockets import BindError, create_listeners, inherited_listeners, li
 from unicorn.workers import load_worker_class
 
 
+# What the master does with each signal, in the words --explain uses.
+SIGNAL_MEANINGS = {
+    "HUP": "re-reading the configuration, forking fresh workers, then stopping the old ones "
+           "gracefully; the master's pid does not change.",
+    "TERM": "graceful stop: closing the listeners and asking each worker to finish its current "
+            "request and exit, waiting up to graceful_timeout.",
+    "INT": "quick stop: workers are told to exit at once (SIGQUIT), then killed.",
+    "QUIT": "quick stop: workers are told to exit at once (SIGQUIT), then killed.",
+    "TTIN": "one more worker.",
+    "TTOU": "one worker fewer (the oldest is stopped gracefully).",
+    "USR1": "reopening the log files, here and in every worker (after logrotate).",
+    "USR2": "starting a new master from the current code on the same listening sockets.",
+    "WINCH": "with --daemon, stopping every worker but keeping the master.",
+}
+
+
 class HaltServer(Exception):
     """Stop the arbiter with ``status`` after logging ``reason``."""
 
@@ -179,6 +195,7 @@ class Arbiter:
         name = signal.Signals(signum).name[3:]
         if name != "CHLD":
             self.log.info("Handling signal: %s", name.lower())
+            self.log.explain(f"Received SIG{name}: {SIGNAL_MEANINGS[name]}", "Signals")
         handler = getattr(self, "handle_" + name.lower(), None)
         if handler is not None:
             handler()
@@ -190,20 +207,10 @@ class Arbiter:
 
     def handle_hup(self) -> None:
         """Reload the configuration and replace every worker, gently."""
-        self.log.explain(
-            "HUP: re-reading the configuration, forking fresh workers, then stopping the old "
-            "ones gracefully. The master's pid does not change.",
-            "Signals",
-        )
         self.reload()
 
     def handle_term(self) -> None:
         """Graceful stop: in-flight requests finish, up to graceful_timeout."""
-        self.log.explain(
-            "TERM: closing the listeners, asking each worker to finish its current request "
-            f"and exit (waiting up to {self.cfg.graceful_timeout}s).",
-            "Signals",
-        )
         raise StopServer(graceful=True)
 
     def handle_int(self) -> None:
