@@ -1,8 +1,8 @@
 """Hooks, log reopening, the USR2 upgrade and daemon mode, each seen in real processes."""
 
 import os
-import socket
 import signal
+import socket
 import subprocess
 import sys
 import time

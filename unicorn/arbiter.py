@@ -22,7 +22,6 @@ from unicorn.process import daemonize, set_process_title
 from unicorn.sockets import BindError, create_listeners, inherited_listeners, listener_fds_env
 from unicorn.workers import load_worker_class
 
-
 # What the master does with each signal, in the words --explain uses.
 SIGNAL_MEANINGS = {
     "HUP": "re-reading the configuration, forking fresh workers, then stopping the old ones "
