@@ -214,3 +214,16 @@ def _greeting_app(word: str) -> str:
         "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
         f"    return [b'{word}']\n"
     )
+
+
+def test_a_stalled_client_is_dropped_before_the_worker_is_killed(start_server):
+    server = start_server("-w", "1", "--timeout", "2", app="server_apps:hello").ready()
+    worker = server.worker_pids()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as stalled:
+        stalled.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        started = time.monotonic()
+        assert stalled.recv(100) == b""  # the worker closed it
+        assert time.monotonic() - started < 2
+    assert status_of(server.get("/")) == 200
+    assert server.worker_pids() == worker
+    assert "WORKER TIMEOUT" not in server.output

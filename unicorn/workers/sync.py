@@ -47,8 +47,9 @@ class SyncWorker(Worker):
             sock, client = listening.accept()
         except (BlockingIOError, InterruptedError):
             return  # another worker took this connection: the thundering herd
-        sock.setblocking(True)
-        sock.settimeout(self.cfg.timeout if self.cfg.timeout > 0 else None)
+        # Half the heartbeat timeout: a client that stalls is dropped before
+        # the arbiter would take the silent worker for a stuck one and kill it.
+        sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
         conn = Connection(sock, client, listening.getsockname(), self.limits)
         try:
             self.serve(conn)
