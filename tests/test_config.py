@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from unicorn.config import SETTINGS, Config, ConfigError, build_parser, format_config
+from unicorn.config import Config, ConfigError, build_parser, format_config
+from unicorn.settings import SETTINGS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Variables that change defaults; each test sets the ones it wants.

@@ -1,0 +1,394 @@
+"""Settings: the one table in which every setting is described, once.
+
+The command line, the config file, --print-config and the book's settings reference are all
+generated from it. Chapter "Configuration" reads this module; it corresponds to the Setting
+classes of gunicorn/config.py. Left out: SSL, statsd, syslog and reload-engine settings, and
+hooks named by dotted strings. How the table is loaded lives in unicorn.config.
+"""
+
+from __future__ import annotations
+
+import grp
+import inspect
+import ipaddress
+import os
+import pwd
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from unicorn.sockets import DEFAULT_PORT, parse_address
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One knob, described once: the CLI, the config file and the book all read this record."""
+
+    name: str
+    flags: tuple[str, ...]  # empty for settings that only a config file can set
+    validate: Callable[[Any], Any]  # raw value -> typed value, or ValueError saying why
+    default: Any  # a raw value; it goes through validate like any other
+    section: str
+    help: str
+    action: str = "store"  # argparse action: store, append, store_true or store_false
+    metavar: str | None = None
+
+
+# -- Validators: each takes a string (CLI, environment) or any Python value (config file).
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} is not an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an integer") from None
+
+
+def at_least(minimum: int) -> Callable[[Any], int]:
+    def validate(value: Any) -> int:
+        number = integer(value)
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum}, got {number}")
+        return number
+    return validate
+
+
+def file_mode(value: Any) -> int:
+    """Accept 18, '0o22', '0x12' and, as in C and the shell, '022' meaning octal."""
+    if isinstance(value, str):
+        digits = value.strip()
+        if re.fullmatch(r"0[0-7]+", digits):
+            digits = "0o" + digits[1:]
+        try:
+            value = int(digits, 0)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a file mode such as 0o022") from None
+    mode = integer(value)
+    if not 0 <= mode <= 0o777:
+        raise ValueError(f"{mode:#o} is not between 0 and 0o777")
+    return mode
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{value!r} is not a boolean (use True or False)")
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    return value
+
+
+def optional_text(value: Any) -> str | None:
+    return None if value is None else text(value)
+
+
+def text_list(value: Any) -> list[str]:
+    """A config file may give one string where a list is expected, as gunicorn allows."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"{value!r} is not a string or a list of strings")
+    return [text(item) for item in items]
+
+
+def bind_list(value: Any) -> list[str]:
+    """Check the syntax now, so a typo fails before anything is bound; unicorn.sockets
+    parses the same strings again when it binds them."""
+    addresses = text_list(value)
+    if not addresses:
+        raise ValueError("at least one address is needed")
+    for address in addresses:
+        parse_address(address)
+    return addresses
+
+
+def environment_list(value: Any) -> list[str]:
+    entries = text_list(value)
+    for entry in entries:
+        key, equals, _ = entry.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"{entry!r} is not of the form KEY=VALUE")
+    return entries
+
+
+def worker_class_name(value: Any) -> str:
+    name = text(value)
+    if name in ("sync", "gthread") or re.fullmatch(r"\w+(\.\w+)+", name):
+        return name
+    raise ValueError(f"{name!r} is not 'sync', 'gthread' or a dotted path to a worker class")
+
+
+def directory(value: Any) -> str:
+    """Relative paths are taken from the directory unicorn was started in."""
+    path = os.path.abspath(text(value))
+    if not os.path.isdir(path):
+        raise ValueError(f"{value!r} is not a directory")
+    return path
+
+
+def user_id(value: Any) -> int | None:
+    """None means: do not switch, keep the user unicorn was started as."""
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.isdigit():
+        try:
+            return pwd.getpwnam(value).pw_uid
+        except KeyError:
+            raise ValueError(f"there is no user named {value!r}") from None
+    return at_least(0)(value)
+
+
+def group_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.isdigit():
+        try:
+            return grp.getgrnam(value).gr_gid
+        except KeyError:
+            raise ValueError(f"there is no group named {value!r}") from None
+    return at_least(0)(value)
+
+
+def log_level(value: Any) -> str:
+    level = text(value).strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def address_list(value: Any) -> list[str]:
+    """A comma-separated string or a list; '*' trusts every address."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    addresses = text_list(value)
+    for address in addresses:
+        if address != "*":
+            try:
+                ipaddress.ip_network(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address or network") from None
+    return addresses
+
+
+def dictionary(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{value!r} is not a dict")
+    return dict(value)  # a copy, so no Config can change the table's default
+
+
+def hook_taking(*arguments: str) -> Callable[[Any], Callable]:
+    """Check a hook now, when the config loads, rather than when the server first calls it."""
+    def validate(value: Any) -> Callable:
+        if not callable(value):
+            raise ValueError(f"{value!r} is not callable")
+        try:
+            inspect.signature(value).bind(*arguments)
+        except TypeError:
+            name = getattr(value, "__qualname__", repr(value))
+            raise ValueError(f"{name}() must accept {len(arguments)} positional "
+                             f"argument(s): {', '.join(arguments)}") from None
+        except ValueError:  # some builtins have no signature to inspect; trust them
+            pass
+        return value
+    return validate
+
+
+def do_nothing(*arguments: Any) -> None:
+    """The default for every server hook."""
+
+
+# -- The table. Sections appear in --help in the order they first appear here.
+
+CONFIG_FILE = "Config file"
+SERVER_SOCKET = "Server socket"
+WORKER_PROCESSES = "Worker processes"
+SECURITY = "Security"
+DEBUGGING = "Debugging"
+SERVER_MECHANICS = "Server mechanics"
+LOGGING = "Logging"
+PROCESS_NAMING = "Process naming"
+SERVER_HOOKS = "Server hooks"
+
+
+def hook(name: str, arguments: tuple[str, ...], when: str) -> Setting:
+    """Hooks are config-file-only callables whose default does nothing."""
+    return Setting(name, (), hook_taking(*arguments), do_nothing, SERVER_HOOKS,
+                   f"Called as {name}({', '.join(arguments)}) {when}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("config", ("-c", "--config"), optional_text, None, CONFIG_FILE,
+            "The Python file to read settings from. "
+            "When none is named, ./unicorn.conf.py is read if it exists. "
+            "Its top-level names are settings; names starting with an underscore and "
+            "imported names are ignored, and any other name is an error.", metavar="CONFIG"),
+    Setting("bind", ("-b", "--bind"), bind_list, [f"127.0.0.1:{DEFAULT_PORT}"], SERVER_SOCKET,
+            "The addresses to listen on, each HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N. "
+            "Repeat the flag to listen on several. "
+            "When the PORT environment variable is set the default becomes 0.0.0.0:$PORT, "
+            "which is what platforms such as Heroku expect.", action="append", metavar="ADDRESS"),
+    Setting("backlog", ("--backlog",), at_least(1), 2048, SERVER_SOCKET,
+            "How many connections the kernel may queue before unicorn accepts them. "
+            "Clients beyond the queue are refused, so this matters only under heavy load.",
+            metavar="INT"),
+    Setting("workers", ("-w", "--workers"), at_least(1), 1, WORKER_PROCESSES,
+            "The number of worker processes that serve requests. "
+            "Two to four per CPU core is a usual starting point. "
+            "The default is the WEB_CONCURRENCY environment variable when it is set, else 1.",
+            metavar="INT"),
+    Setting("worker_class", ("-k", "--worker-class"), worker_class_name, "sync", WORKER_PROCESSES,
+            "The kind of worker: 'sync' serves one request at a time, 'gthread' serves "
+            "several with a pool of threads, and a dotted path names your own Worker subclass. "
+            "A 'sync' worker with more than one thread becomes 'gthread'.", metavar="STRING"),
+    Setting("threads", ("--threads",), at_least(1), 1, WORKER_PROCESSES,
+            "The number of threads in each gthread worker. "
+            "Setting it above 1 with the sync worker switches to gthread.", metavar="INT"),
+    Setting("worker_connections", ("--worker-connections",), at_least(1), 1000, WORKER_PROCESSES,
+            "The most connections a gthread worker holds open at once, idle keep-alive "
+            "connections included.", metavar="INT"),
+    Setting("max_requests", ("--max-requests",), at_least(0), 0, WORKER_PROCESSES,
+            "Restart a worker after it has served this many requests, which bounds the harm "
+            "of a slow memory leak. Zero, the default, never restarts.", metavar="INT"),
+    Setting("max_requests_jitter", ("--max-requests-jitter",), at_least(0), 0, WORKER_PROCESSES,
+            "Add a random number between zero and this to each worker's max_requests, "
+            "so that workers started together do not all restart together.", metavar="INT"),
+    Setting("timeout", ("-t", "--timeout"), at_least(0), 30, WORKER_PROCESSES,
+            "Kill and replace a worker whose heartbeat has been silent this many seconds. "
+            "Zero turns the check off.", metavar="INT"),
+    Setting("graceful_timeout", ("--graceful-timeout",), at_least(0), 30, WORKER_PROCESSES,
+            "Seconds a worker is given to finish its requests after being told to stop; "
+            "after that it is killed.", metavar="INT"),
+    Setting("keepalive", ("--keep-alive",), at_least(0), 2, WORKER_PROCESSES,
+            "Seconds to wait for the next request on an idle keep-alive connection. "
+            "The sync worker closes every connection after one response and ignores this.",
+            metavar="INT"),
+    Setting("limit_request_line", ("--limit-request-line",), at_least(0), 4094, SECURITY,
+            "The longest request line, in bytes, that a client may send; longer lines are "
+            "refused. Zero means the largest value the parser allows.", metavar="INT"),
+    Setting("limit_request_fields", ("--limit-request-fields",), at_least(0), 100, SECURITY,
+            "The most header fields one request may carry.", metavar="INT"),
+    Setting("limit_request_field_size",
+            ("--limit-request-field_size", "--limit-request-field-size"), at_least(0), 8190,
+            SECURITY, "The longest header field, in bytes. Zero means no limit.", metavar="INT"),
+    Setting("reload", ("--reload",), boolean, False, DEBUGGING,
+            "Restart the workers whenever a source file of the application changes. "
+            "Meant for development, and incompatible with preload_app.", action="store_true"),
+    Setting("reload_extra_files", ("--reload-extra-file",), text_list, [], DEBUGGING,
+            "Further files, such as templates, whose changes also trigger a reload. "
+            "Repeat the flag for several.", action="append", metavar="FILE"),
+    Setting("check_config", ("--check-config",), boolean, False, DEBUGGING,
+            "Load the configuration and the application, then exit: 0 if both load, 1 if not.",
+            action="store_true"),
+    Setting("print_config", ("--print-config",), boolean, False, DEBUGGING,
+            "Print every setting with its final value, one per line, then exit.",
+            action="store_true"),
+    Setting("explain", ("--explain",), boolean, False, DEBUGGING,
+            "Narrate every process-level event in plain English, naming the book chapter "
+            "that explains it.", action="store_true"),
+    Setting("preload_app", ("--preload",), boolean, False, SERVER_MECHANICS,
+            "Import the application in the master before forking, so workers share its memory "
+            "and start faster, at the price of reloading code only by restarting the master.",
+            action="store_true"),
+    Setting("sendfile", ("--no-sendfile",), boolean, True, SERVER_MECHANICS,
+            "Let file responses use the sendfile() system call; --no-sendfile turns it off. "
+            "The SENDFILE environment variable (yes, true, 1 or y) sets the default.",
+            action="store_false"),
+    Setting("reuse_port", ("--reuse-port",), boolean, False, SERVER_MECHANICS,
+            "Set SO_REUSEPORT on listening sockets, so several servers may bind one port.",
+            action="store_true"),
+    Setting("chdir", ("--chdir",), directory, ".", SERVER_MECHANICS,
+            "The directory to change into before loading the application.", metavar="DIR"),
+    Setting("daemon", ("-D", "--daemon"), boolean, False, SERVER_MECHANICS,
+            "Detach from the terminal and run in the background.", action="store_true"),
+    Setting("raw_env", ("-e", "--env"), environment_list, [], SERVER_MECHANICS,
+            "Environment variables, each KEY=VALUE, to set in the server's environment. "
+            "Repeat the flag for several.", action="append", metavar="ENV"),
+    Setting("pidfile", ("-p", "--pid"), optional_text, None, SERVER_MECHANICS,
+            "A file to write the master's process id to. By default none is written.",
+            metavar="FILE"),
+    Setting("worker_tmp_dir", ("--worker-tmp-dir",), optional_text, None, SERVER_MECHANICS,
+            "The directory for the files that carry worker heartbeats. "
+            "By default the system's temporary directory; a memory-backed one avoids disk stalls.",
+            metavar="DIR"),
+    Setting("user", ("-u", "--user"), user_id, None, SERVER_MECHANICS,
+            "The user, by name or number, that worker processes switch to. "
+            "By default they keep the user unicorn was started as.", metavar="USER"),
+    Setting("group", ("-g", "--group"), group_id, None, SERVER_MECHANICS,
+            "The group, by name or number, that worker processes switch to. "
+            "By default they keep the group unicorn was started with.", metavar="GROUP"),
+    Setting("umask", ("-m", "--umask"), file_mode, 0, SERVER_MECHANICS,
+            "The file mode mask for files unicorn creates, Unix sockets included. "
+            "Written as in the shell, so 022 is octal.", metavar="INT"),
+    Setting("pythonpath", ("--pythonpath",), optional_text, None, SERVER_MECHANICS,
+            "Comma-separated directories to put at the front of the import path.",
+            metavar="STRING"),
+    Setting("forwarded_allow_ips", ("--forwarded-allow-ips",), address_list, "127.0.0.1,::1",
+            SERVER_MECHANICS,
+            "Comma-separated addresses or networks of the proxies trusted to say, through "
+            "headers such as X-Forwarded-Proto, that a request arrived over HTTPS. "
+            "'*' trusts everyone. The FORWARDED_ALLOW_IPS environment variable sets the default.",
+            metavar="STRING"),
+    Setting("accesslog", ("--access-logfile",), optional_text, None, LOGGING,
+            "The file to write one line per request to; '-' means standard output. "
+            "By default no access log is written.", metavar="FILE"),
+    Setting("access_log_format", ("--access-logformat",), text,
+            '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"', LOGGING,
+            "The format of an access log line, with gunicorn's %(name)s atoms: h is the client "
+            "address, t the time, r the request line, s the status and b the body length.",
+            metavar="STRING"),
+    Setting("errorlog", ("--error-logfile", "--log-file"), text, "-", LOGGING,
+            "The file to write the server's own messages to; '-' means standard error.",
+            metavar="FILE"),
+    Setting("loglevel", ("--log-level",), log_level, "info", LOGGING,
+            "The least important messages to write to the error log: "
+            "debug, info, warning, error or critical.", metavar="LEVEL"),
+    Setting("capture_output", ("--capture-output",), boolean, False, LOGGING,
+            "Send what the application prints to standard output and standard error into "
+            "the error log file.", action="store_true"),
+    Setting("logconfig_dict", (), dictionary, {}, LOGGING,
+            "A dictionary in the format of logging.config.dictConfig that replaces "
+            "unicorn's own logging setup. Config file only."),
+    Setting("proc_name", ("-n", "--name"), optional_text, None, PROCESS_NAMING,
+            "A name to tell this server's processes apart from another's in ps and top, "
+            "where the operating system allows renaming a process.", metavar="STRING"),
+    hook("on_starting", ("server",), "in the master, before it opens its sockets."),
+    hook("on_reload", ("server",), "in the master, when SIGHUP asks it to reload."),
+    hook("when_ready", ("server",), "in the master, once the sockets are open and the "
+                                    "first workers are about to start."),
+    hook("pre_fork", ("server", "worker"), "in the master, just before it forks a worker."),
+    hook("post_fork", ("server", "worker"), "in the new worker process, just after the fork."),
+    hook("post_worker_init", ("worker",), "in the worker, once it has loaded the application."),
+    hook("worker_int", ("worker",), "in the worker, when SIGINT or SIGQUIT tells it to stop."),
+    hook("worker_abort", ("worker",), "in the worker, when SIGABRT arrives, usually because "
+                                      "the master saw its heartbeat go silent."),
+    hook("pre_exec", ("server",), "in a child of the master, just before it executes a fresh "
+                                  "unicorn on USR2."),
+    hook("pre_request", ("worker", "req"), "in the worker, before the application sees a "
+                                           "request."),
+    hook("post_request", ("worker", "req", "environ", "resp"),
+         "in the worker, after the application has answered a request."),
+    hook("child_exit", ("server", "worker"), "in the master, after it has reaped a worker."),
+    hook("worker_exit", ("server", "worker"), "in the worker, as it exits."),
+    hook("nworkers_changed", ("server", "new_value", "old_value"),
+         "in the master, when the number of workers changes, for example on TTIN or TTOU; "
+         "old_value is None the first time."),
+    hook("on_exit", ("server",), "in the master, just before it exits."),
+)
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+# Platforms announce some defaults through the environment: (variable, setting, to raw value).
+ENVIRONMENT_DEFAULTS: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("PORT", "bind", lambda port: [f"0.0.0.0:{port}"]),
+    ("WEB_CONCURRENCY", "workers", str),
+    ("FORWARDED_ALLOW_IPS", "forwarded_allow_ips", str),
+    ("SENDFILE", "sendfile", lambda flag: flag.strip().lower() in ("y", "1", "yes", "true")),
+)
