@@ -1,0 +1,366 @@
+"""The gthread worker: an event loop that reads requests, a thread pool that answers them.
+
+The main thread waits in one selector on the listeners, on every idle or
+half-read connection and on the wake-up pipe. A connection goes to a pool
+thread only once a whole request head has arrived, and comes back after the
+response. Explained in the chapter "Threads and keep-alive"; gunicorn:
+gunicorn/workers/gthread.py. Left out: TLS and HTTP/2.
+"""
+
+import enum
+import math
+import os
+import queue
+import selectors
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from unicorn.http import errors
+from unicorn.http.parser import CLOSED, NEED_DATA, Request
+from unicorn.workers.base import Connection, Worker
+
+# The longest the main loop sleeps: the heart beats at least this often.
+TICK = 1.0
+# How long a closing connection may take to send us its FIN (see close_gently).
+LINGER = 2.0
+# Leave this long before graceful_timeout, when the arbiter sends SIGKILL.
+GRACE_MARGIN = 0.5
+# The most bytes taken from a socket at once.
+RECEIVE_SIZE = 65536
+
+
+class RequestTimeout(errors.HTTPError):
+    """No complete request head within ``timeout`` (RFC 9110 §15.5.9)."""
+
+    status = 408
+    reason = "Request Timeout"
+
+
+class Phase(enum.Enum):
+    READING = "in the selector, waiting for a whole request head"
+    SERVING = "owned by a pool thread, which runs the app"
+    CLOSING = "our side shut; in the selector, waiting for the client's FIN"
+
+
+@dataclass(eq=False)
+class Client:
+    """The main loop's record of one open connection; only the main thread changes it.
+
+    A pool thread uses ``conn`` only between ``submit`` and ``hand_back``, and
+    the main thread does not touch it in between: ownership passes with the
+    connection, so no lock is needed.
+    """
+
+    conn: Connection
+    phase: Phase = Phase.READING
+    since: float = 0.0  # time.monotonic() of accept, of the return from a thread, or of the close
+    kept_alive: bool = False  # True once a response was sent and the connection kept
+
+
+class ThreadWorker(Worker):
+    """An event loop in the main thread, the application in ``cfg.threads`` threads.
+
+    Slow clients cost a buffer, not a thread: the main loop collects each
+    request head with non-blocking reads, so clients trickling their headers
+    never reach the pool. A thread gets a connection with a complete head,
+    runs the app, serves any request already pipelined behind it, then hands
+    the connection back to the main loop to wait, thread-free, for the next.
+
+    What ``timeout`` means here: the *main loop* is stuck. The main thread
+    beats the heart at least once a ``TICK``, whatever the threads do, so a
+    slow application in a thread never makes the arbiter kill the worker.
+    The same number bounds clients instead: a request head must be complete
+    within ``timeout`` of the accept (or of the previous response), and a pool
+    thread's socket times out after ``timeout`` seconds without a byte, so a
+    client that stalls in the middle of its body loses its connection and
+    gives the thread back.
+    """
+
+    multithread = True  # wsgi.multithread: the app runs in several threads at once
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # count_request() runs in pool threads; "+= 1" is read, add, write, and
+        # two threads interleaving them would lose a count.
+        self.count_lock = threading.Lock()
+
+    def count_request(self) -> None:
+        with self.count_lock:
+            super().count_request()
+
+    # -- the main loop -------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until told to stop, let requests in flight finish, then clean up."""
+        self.selector = selectors.DefaultSelector()
+        self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="unicorn-thread")
+        self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
+        self.clients: set[Client] = set()
+        self.accepting = False
+        self.log.explain(
+            f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
+            f"every connection; {self.cfg.threads} thread(s) run the app, and a connection "
+            "reaches a thread only once a whole request head has arrived.",
+            "Threads and keep-alive",
+        )
+        try:
+            # One pipe wakes the loop for everything: the signal handlers'
+            # wake-up fd and the pool threads returning connections both write to it.
+            self.selector.register(self.wakeup_r, selectors.EVENT_READ, self.drain_wakeup)
+            while self.alive:
+                self.run_once()
+                if self.parent_changed():
+                    self.alive = False
+            self.finish_in_flight()
+        finally:
+            self.shut_down()
+
+    def run_once(self, until: float = math.inf) -> None:
+        """One turn: beat, close what expired, sleep until an event or deadline, act."""
+        self.notify()
+        self.set_accepting(self.alive and len(self.clients) < self.cfg.worker_connections)
+        next_deadline = self.close_expired()
+        timeout = min(next_deadline, until, time.monotonic() + TICK) - time.monotonic()
+        for key, _ in self.selector.select(max(timeout, 0)):
+            key.data()  # what to do when this fd is readable, set when it was registered
+        self.take_back_returned()
+
+    def finish_in_flight(self) -> None:
+        """After TERM or max_requests: stop accepting, drop idle connections,
+        and wait for requests in threads until just before graceful_timeout."""
+        self.set_accepting(False)
+        for client in [c for c in self.clients if c.phase is Phase.READING]:
+            self.close(client)
+        deadline = time.monotonic() + max(self.cfg.graceful_timeout - GRACE_MARGIN, 0)
+        while self.clients and time.monotonic() < deadline:
+            self.run_once(until=deadline)
+
+    def shut_down(self) -> None:
+        """Close what the main loop owns; wait for the pool only if no thread is busy.
+
+        After QUIT or an expired graceful_timeout, threads may still be in the
+        app: nothing can stop a thread, so we leave without them and the
+        process's exit ends them.
+        """
+        self.take_back_returned()
+        busy = [client for client in self.clients if client.phase is Phase.SERVING]
+        for client in list(self.clients):
+            if client.phase is not Phase.SERVING:
+                self.close(client)
+        if busy:
+            self.log.warning("Exiting with %d request(s) still running", len(busy))
+        self.pool.shutdown(wait=not busy, cancel_futures=True)
+        self.selector.close()
+
+    # -- accepting ------------------------------------------------------------
+
+    def set_accepting(self, accepting: bool) -> None:
+        """Watch the listeners or not. While we do not, new clients wait in the
+        kernel's backlog, where another worker may take them."""
+        if accepting == self.accepting:
+            return
+        for listener in self.listeners:
+            if accepting:
+                listener.sock.setblocking(False)
+                self.selector.register(listener.sock, selectors.EVENT_READ,
+                                       partial(self.accept, listener))
+            else:
+                self.selector.unregister(listener.sock)
+        self.accepting = accepting
+        if not accepting and self.alive:
+            self.log.explain(
+                f"Worker {self.pid} holds worker_connections={self.cfg.worker_connections} "
+                "connections: it stops accepting, and new clients wait in the kernel's backlog.",
+                "Threads and keep-alive",
+            )
+
+    def accept(self, listener) -> None:
+        """Take every waiting connection, up to worker_connections."""
+        while self.alive and len(self.clients) < self.cfg.worker_connections:
+            try:
+                sock, address = listener.sock.accept()
+            except BlockingIOError:
+                return  # the backlog is empty, or another worker was faster
+            except ConnectionAbortedError:
+                continue  # the client gave up while it waited in the backlog
+            except OSError as error:  # EMFILE and friends: too many open files
+                self.log.error("Cannot accept a connection: %s", error)
+                return
+            conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
+            client = Client(conn)
+            self.clients.add(client)
+            self.wait_for_request(client, kept_alive=False)
+
+    # -- reading request heads, in the main thread -----------------------------
+
+    def wait_for_request(self, client: Client, kept_alive: bool) -> None:
+        """Park a connection in the selector until a whole request head is in."""
+        client.phase, client.since, client.kept_alive = Phase.READING, time.monotonic(), kept_alive
+        client.conn.sock.setblocking(False)
+        self.selector.register(client.conn.sock, selectors.EVENT_READ,
+                               partial(self.read_head, client))
+
+    def read_head(self, client: Client) -> None:
+        """Feed the parser what arrived; a complete head sends the connection to a thread."""
+        conn = client.conn
+        try:
+            data = conn.sock.recv(RECEIVE_SIZE)
+        except BlockingIOError:
+            return  # a spurious wake-up: nothing to read after all
+        except OSError:
+            self.close(client)  # reset by the peer
+            return
+        conn.parser.feed(data)  # b"" tells the parser the peer closed
+        try:
+            event = conn.parser.next_event()
+        except errors.HTTPError as error:
+            self.reject(conn, error)
+            self.close_gently(client)
+            return
+        if event is CLOSED:
+            self.close(client)
+        elif event is not NEED_DATA:
+            self.selector.unregister(conn.sock)
+            client.phase = Phase.SERVING
+            self.pool.submit(self.serve, client, event)
+
+    # -- answering, in a pool thread ---------------------------------------------
+
+    def serve(self, client: Client, request: Request) -> None:
+        """Answer ``request`` and every request pipelined behind it, then hand back.
+
+        Runs in a pool thread. Blocking reads are simple, and the timeout
+        keeps them bounded: a client silent for ``timeout`` seconds in the
+        middle of its body raises in ``wsgi.input.read`` and is let go.
+        """
+        conn = client.conn
+        keep_alive = False
+        try:
+            conn.sock.settimeout(self.cfg.timeout or None)  # blocking, with a limit
+            while request is not None:
+                allowed = self.alive and self.cfg.keepalive > 0
+                keep_alive = self.handle_request(conn, request, keep_alive=allowed)
+                request = self.buffered_request(conn) if keep_alive else None
+        except errors.HTTPError as error:  # the pipelined head was malformed
+            self.reject(conn, error)
+            keep_alive = False
+        except Exception:
+            self.log.exception("Error serving %s", conn.client)
+            keep_alive = False
+        finally:
+            self.hand_back(client, keep_alive)
+
+    @staticmethod
+    def buffered_request(conn: Connection) -> Request | None:
+        """The next request if its whole head is already in the parser's buffer.
+
+        Pipelined requests are answered here, in order, by the same thread.
+        On NEED_DATA a partial head stays in the parser, and the main loop
+        completes it from the socket.
+        """
+        event = conn.parser.next_event()
+        return event if isinstance(event, Request) else None
+
+    def hand_back(self, client: Client, keep_alive: bool) -> None:
+        """Give the connection back to the main thread, and wake its select()."""
+        self.returned.put((client, keep_alive))
+        try:
+            os.write(self.wakeup_w, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full, so the main loop is being woken anyway
+
+    # -- back in the main thread --------------------------------------------------
+
+    def take_back_returned(self) -> None:
+        """Keep-alive connections wait for their next request; the rest are closed."""
+        while True:
+            try:
+                client, keep_alive = self.returned.get_nowait()
+            except queue.Empty:
+                return
+            if keep_alive and self.alive:
+                self.wait_for_request(client, kept_alive=True)
+            else:
+                self.close_gently(client)
+
+    def deadline(self, client: Client) -> float:
+        """When the main loop closes this connection if nothing completes first.
+
+        An idle keep-alive connection gets ``keepalive`` seconds. A new one,
+        or one holding part of a head, gets ``timeout`` seconds in total, not
+        per byte, so trickling one byte a second does not keep it open.
+        ``timeout = 0`` turns that limit off, as it turns off the heartbeat check.
+        """
+        if client.phase is Phase.SERVING:
+            return math.inf  # the socket timeout bounds it, in the thread
+        if client.phase is Phase.CLOSING:
+            return client.since + LINGER
+        if client.kept_alive and client.conn.parser.between_requests:
+            return client.since + self.cfg.keepalive
+        return client.since + (self.cfg.timeout or math.inf)
+
+    def close_expired(self) -> float:
+        """Close connections past their deadline; return the next deadline."""
+        now = time.monotonic()
+        next_deadline = math.inf
+        for client in list(self.clients):
+            deadline = self.deadline(client)
+            if deadline > now:
+                next_deadline = min(next_deadline, deadline)
+            elif client.phase is Phase.READING and not client.conn.parser.between_requests:
+                self.log.explain(
+                    f"{client.conn.client} sent only part of a request head in "
+                    f"{self.cfg.timeout}s: answered 408 and closed, without using a thread.",
+                    "Threads and keep-alive",
+                )
+                self.reject(client.conn, RequestTimeout("request head not received in time"))
+                self.close_gently(client)
+                next_deadline = min(next_deadline, self.deadline(client))
+            else:
+                self.close(client)  # idle: nothing to say, nothing to wait for
+        return next_deadline
+
+    def close_gently(self, client: Client) -> None:
+        """Shut our side, then read and discard until the client's FIN (RFC 9112 §9.6).
+
+        close() with unread bytes in the kernel's receive buffer makes the
+        kernel send RST and throw away whatever part of our response it has
+        not sent yet. After shutdown(SHUT_WR) the client gets all of it, then
+        end-of-file; we close once the client has closed too, or after LINGER
+        seconds. The waiting happens in the selector: it costs no thread.
+        """
+        sock = client.conn.sock
+        if client.phase is Phase.READING:
+            self.selector.unregister(sock)
+        try:
+            sock.setblocking(False)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close(client)  # the client is gone already
+            return
+        client.phase, client.since = Phase.CLOSING, time.monotonic()
+        self.selector.register(sock, selectors.EVENT_READ,
+                               partial(self.discard_until_closed, client))
+
+    def discard_until_closed(self, client: Client) -> None:
+        try:
+            data = client.conn.sock.recv(RECEIVE_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close(client)
+
+    def close(self, client: Client) -> None:
+        """Forget a connection and close its socket, at once."""
+        try:
+            self.selector.unregister(client.conn.sock)
+        except (KeyError, ValueError):
+            pass  # it was not registered (a thread had it), or the socket is closed
+        self.clients.discard(client)
+        client.conn.close()
