@@ -316,3 +316,18 @@ def test_wsgi_input_never_reads_past_its_message():
 def test_raw_exchange_helper_reads_until_close(start_server):
     server = start_server("-w", "1", app="server_apps:hello").ready()
     assert exchange(("127.0.0.1", server.port), b"GET / HTTP/1.0\r\n\r\n").endswith(b"Hello, world!\n")
+
+
+def test_an_unread_upload_does_not_reset_the_response(start_server):
+    """The app ignores a 4 MB body; the client must still get the whole answer."""
+    server = start_server("-w", "1", app="server_apps:hello").ready()
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + b"x" * 65536)
+        response = b""
+        try:
+            while chunk := sock.recv(65536):
+                response += chunk
+        except ConnectionResetError:
+            pass
+    assert body_of(response) == b"Hello, world!\n"

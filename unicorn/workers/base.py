@@ -64,6 +64,25 @@ class Connection:
         except OSError:
             pass
 
+    def close_gently(self, linger: float = 1.0) -> None:
+        """Shut our side, discard what the client still sends, then close (RFC 9112 §9.6).
+
+        close() with unread bytes in the kernel's receive buffer makes the
+        kernel answer with RST, which can destroy the end of our response
+        before the client reads it. After shutdown(SHUT_WR) the client gets
+        all of it, then end-of-file; we wait at most ``linger`` seconds for it
+        to close its side.
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(linger)
+            deadline = time.monotonic() + linger
+            while self.sock.recv(65536) and time.monotonic() < deadline:
+                pass
+        except OSError:
+            pass
+        self.close()
+
 
 class Worker(abc.ABC):
     """A worker process. Built in the arbiter; everything after ``start`` runs in the child."""

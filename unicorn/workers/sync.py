@@ -51,19 +51,26 @@ class SyncWorker(Worker):
         # the arbiter would take the silent worker for a stuck one and kill it.
         sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
         conn = Connection(sock, client, listening.getsockname(), self.limits)
-        try:
-            self.serve(conn)
-        finally:
+        if self.serve(conn):
             conn.close()
+        else:
+            conn.close_gently()
 
-    def serve(self, conn: Connection) -> None:
-        """Read one request and answer it; keep-alive is never offered."""
+    def serve(self, conn: Connection) -> bool:
+        """Read one request and answer it; keep-alive is never offered.
+
+        Returns True when nothing is left unread, so the socket can simply be
+        closed; False when the client may still be sending (a refused request,
+        or a body the app did not read).
+        """
         try:
             request = conn.read_request()
         except errors.HTTPError as error:
             self.reject(conn, error)
-            return
+            return False
         except OSError:
-            return  # the client vanished or stalled before sending a request
-        if request is not None:
-            self.handle_request(conn, request, keep_alive=False)
+            return True  # the client vanished or stalled before sending a request
+        if request is None:
+            return True
+        self.handle_request(conn, request, keep_alive=False)
+        return request.content_length == 0 and not conn.parser.buffer
