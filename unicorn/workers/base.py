@@ -289,7 +289,7 @@ class Worker(abc.ABC):
         """Build the environ and the response writer for one request."""
         send = conn.sock.sendall
         response = Response(request, send, self.sendfile_for(conn), keep_alive)
-        body = Body(conn.parser, conn.receive, self.continue_callback(request, response))
+        body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
         environ = build_environ(
             request,
             body,
@@ -307,14 +307,18 @@ class Worker(abc.ABC):
         return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
 
     @staticmethod
-    def continue_callback(request: Request, response):
-        """Send ``100 Continue`` when the app first reads a body the client holds back."""
+    def continue_callback(request: Request, response, send):
+        """Send ``100 Continue`` when the app first reads a body the client holds back.
+
+        Waiting for the first read, rather than answering at once, lets an app
+        refuse an upload (say with 413) before the client sends any of it.
+        """
         if not request.expect_continue or request.content_length == 0:
             return None
 
         def send_continue() -> None:
             if not response.headers_sent:
-                response._send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
         return send_continue
 
