@@ -9,7 +9,9 @@ EXAMPLES = ROOT / "examples"
 
 def test_hello_example(start_server):
     server = start_server("-w", "1", app="hello:app", cwd=EXAMPLES).ready()
-    assert body_of(server.get("/")) == b"Hello, world!\n"
+    response = server.get("/")
+    assert body_of(response) == b"Hello, world!\n"
+    assert response.lower().count(b"content-length:") == 1  # the app set it; sent once
 
 
 def test_slow_example(start_server):

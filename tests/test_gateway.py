@@ -224,6 +224,16 @@ def test_content_length_is_honoured_and_never_exceeded():
     assert serve_in_memory(app, GET).endswith(b"\r\n\r\nabc")
 
 
+def test_the_apps_content_length_is_sent_exactly_once():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2"), ("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    response = serve_in_memory(app, GET)
+    assert response.lower().count(b"content-length:") == 1
+    assert b"\r\nContent-Length: 2\r\n" in response
+
+
 def test_hop_by_hop_headers_from_the_app_are_dropped():
     def app(environ, start_response):
         start_response("200 OK", [("Transfer-Encoding", "gzip"), ("Keep-Alive", "1"), ("X-Ok", "1")])

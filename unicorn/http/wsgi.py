@@ -237,7 +237,8 @@ class Response:
             lower = name.lower()
             if lower == "content-length":
                 self.content_length = parse_response_length(value)
-            elif lower == "connection" and "close" in value.lower():
+                continue  # written by _head, once, whatever the app repeated
+            if lower == "connection" and "close" in value.lower():
                 self.keep_alive = False
             if lower not in HOP_BY_HOP:
                 kept.append((name, value))
