@@ -1,0 +1,47 @@
+"""Tasks for developers: `nox` runs the tests and the linter; `nox -s bench` the benchmarks.
+
+Arguments after `--` go to pytest (tests) or to both benchmark scripts (bench),
+for example `nox -s bench -- --quick`.
+"""
+
+import os
+import shutil
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite."""
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check the code with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", "unicorn", "tests", "bench")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Compare unicorn with gunicorn 27.0.1: the parser, then the threaded worker under wrk."""
+    session.install(".[bench]", "h11")
+    session.run("python", "bench/parser_bench.py", *session.posargs)
+    if shutil.which("wrk") is None and not install_wrk(session):
+        session.warn("Skipping bench/gthread_bench.py: it needs wrk. "
+                     "Install it with `apt-get install -y wrk` (as root) and run again.")
+        return
+    session.run("python", "bench/gthread_bench.py", *session.posargs)
+
+
+def install_wrk(session: nox.Session) -> bool:
+    """Install wrk from Debian's archive when we are allowed to; say whether we did."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return False
+    session.run("apt-get", "update", external=True)
+    session.run("apt-get", "install", "-y", "wrk", external=True)
+    return shutil.which("wrk") is not None
