@@ -87,9 +87,11 @@ def check_transfer_codings(values: list[str]) -> None:
     A final coding other than chunked leaves the length unknowable (400); a
     coding before chunked, such as gzip, is one we do not implement (501).
     gunicorn passes gzip-then-chunked bodies to the app still compressed.
+    Empty list members, which RFC 9110 §5.6.1 would let us skip, are refused
+    here: "chunked," is read differently by different proxies.
     """
     codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
-    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+    if "" in codings or codings[-1] != "chunked" or codings.count("chunked") > 1:
         raise errors.InvalidFraming("Transfer-Encoding must end with a single chunked")
     if len(codings) > 1:
         raise errors.UnsupportedTransferCoding(f"transfer coding {codings[0]!r}")
@@ -116,9 +118,13 @@ def set_keep_alive(request: Request, values: list[str]) -> None:
 
 
 def set_expectation(request: Request, values: list[str]) -> None:
-    """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0."""
+    """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0.
+
+    Expect is a list; every member must be 100-continue, or the answer is 417.
+    """
     if not values:
         return
-    if len(values) > 1 or values[0].lower() != "100-continue":
+    members = {v.strip(" \t").lower() for value in values for v in value.split(",")} - {""}
+    if members != {"100-continue"}:
         raise errors.ExpectationFailed(f"cannot meet expectation {values[0][:40]!r}")
     request.expect_continue = request.version == "HTTP/1.1"

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from unicorn.http import errors
-from unicorn.http.framing import apply_headers
+from unicorn.http.framing import HOST_RE, apply_headers
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -25,7 +25,8 @@ TOKEN_RE = re.compile(TOKEN)
 METHOD_RE = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Z]+")
 # RFC 9112 §3.2: the target is printable ASCII; anything else is percent-encoded.
 TARGET_RE = re.compile(r"[\x21-\x7e]+")
-ABSOLUTE_FORM_RE = re.compile(r"([A-Za-z][-+.A-Za-z0-9]*)://([^/?#]+)(.*)")
+# RFC 9110 §4.2.4: userinfo ("user:pw@") in a target is refused, so no "@".
+ABSOLUTE_FORM_RE = re.compile(r"([A-Za-z][-+.A-Za-z0-9]*)://([^/?#@]+)([/?#].*)?")
 AUTHORITY_FORM_RE = re.compile(r"[^/?#@]+:[0-9]+")
 # RFC 9110 §5.5: no control characters but HTAB anywhere in a head, and
 # (RFC 9112 §2.2) CR and LF only together, as the CRLF that ends a line.
@@ -38,6 +39,7 @@ CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
 BARE_LINE_END_RE = re.compile(rb"(?<!\r)\n|\r[^\n]")
+LINE_BREAK_RE = re.compile(rb"[\r\n]")
 # RFC 9110 §6.5.1: fields that frame, route or authenticate the message
 # cannot be sent after the body, where a proxy may not look at them.
 FORBIDDEN_TRAILERS = frozenset(
@@ -120,7 +122,8 @@ class RequestParser:
         self.buffer = bytearray()
         self.peer_closed = False
         self._step = self._read_head
-        self._scanned = 0  # bytes of the buffer already searched for the end of the head
+        self._scanned = 0  # bytes already searched for the blank line ending a head or trailers
+        self.error: errors.HTTPError | None = None  # once set, the connection is finished
         self._remaining = 0  # body bytes still owed by the current length or chunk
 
     def feed(self, data: bytes) -> None:
@@ -131,8 +134,18 @@ class RequestParser:
             self.peer_closed = True
 
     def next_event(self) -> Event:
-        """Return the next event; on a broken request raise an HTTPError."""
-        return self._step()
+        """Return the next event; on a broken request raise an HTTPError.
+
+        An error sticks: every later call raises it again, so no byte after a
+        refused request can ever be parsed as another request (smuggling).
+        """
+        if self.error is not None:
+            raise self.error
+        try:
+            return self._step()
+        except errors.HTTPError as error:
+            self.error = error
+            raise
 
     @property
     def between_requests(self) -> bool:
@@ -151,37 +164,50 @@ class RequestParser:
         # RFC 9112 §2.2: ignore empty lines received before a request line.
         while buffer[:2] == b"\r\n":
             del buffer[:2]
-        end = buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+        end = self._find_blank_line()
         if end == -1:
-            return self._head_incomplete()
+            if not buffer and self.peer_closed:
+                return CLOSED
+            self._check_request_line_length(buffer)
+            self._check_incomplete_section(errors.HeadersTooLarge("request head too large"))
+            return self._need_data()
         head = bytes(buffer[:end])
         del buffer[: end + 4]
-        self._scanned = 0
+        self._check_request_line_length(head)
         check_characters(head)
         request = self._parse_head(head.decode("latin-1"))
         self._start_body(request)
         return request
 
-    def _head_incomplete(self) -> Signal:
-        """Refuse a head that can no longer become valid, else wait for more."""
-        buffer = self.buffer
-        if not buffer and self.peer_closed:
-            return CLOSED
-        if BARE_LINE_END_RE.search(buffer, max(self._scanned - 1, 0)):
-            raise errors.InvalidRequestLine("line ending is not CRLF")
-        line_end = buffer.find(b"\r\n")
-        line_length = len(buffer.rstrip(b"\r")) if line_end == -1 else line_end
-        if line_length > (self.limits.request_line or 8190):
-            raise errors.RequestLineTooLong(f"request line of more than {line_length - 1} bytes")
-        if len(buffer) > self.limits.head_size():
-            raise errors.HeadersTooLarge("request head too large")
-        self._scanned = len(buffer)
-        return self._need_data()
+    def _find_blank_line(self) -> int:
+        """Where the CRLF CRLF ending a head or trailers starts, or -1.
+
+        The search resumes where the last one stopped, so a client sending a
+        byte at a time costs linear time, not quadratic.
+        """
+        end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+        if end != -1:
+            self._scanned = 0
+        return end
+
+    def _check_incomplete_section(self, too_large: errors.HTTPError) -> None:
+        """Refuse a part-received head or trailers as soon as it cannot become valid."""
+        if BARE_LINE_END_RE.search(self.buffer, max(self._scanned - 2, 0)):
+            raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
+        if len(self.buffer) > self.limits.head_size():
+            raise too_large
+        self._scanned = len(self.buffer)
+
+    def _check_request_line_length(self, data: bytes) -> None:
+        """414 past limit_request_line. The line is measured to its first CR or
+        LF, so the answer is the same however the bytes were split."""
+        line_end = LINE_BREAK_RE.search(data)
+        length = line_end.start() if line_end else len(data)
+        if length > (self.limits.request_line or 8190):
+            raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
 
     def _parse_head(self, head: str) -> Request:
         request_line, _, field_block = head.partition("\r\n")
-        if len(request_line) > (self.limits.request_line or 8190):
-            raise errors.RequestLineTooLong(f"request line of {len(request_line)} bytes")
         request = parse_request_line(request_line)
         request.headers = parse_fields(field_block, self.limits)
         apply_headers(request)
@@ -249,12 +275,9 @@ class RequestParser:
         if self.buffer[:2] == b"\r\n":
             del self.buffer[:2]
             return self._end_message([])
-        end = self.buffer.find(b"\r\n\r\n")
+        end = self._find_blank_line()
         if end == -1:
-            if len(self.buffer) > self.limits.head_size():
-                raise errors.HeadersTooLarge("trailer section too large")
-            if BARE_LINE_END_RE.search(self.buffer):
-                raise errors.InvalidChunk("line ending is not CRLF")
+            self._check_incomplete_section(errors.HeadersTooLarge("trailer section too large"))
             return self._need_data()
         field_block = bytes(self.buffer[:end])
         del self.buffer[: end + 4]
@@ -268,9 +291,9 @@ class RequestParser:
     def _take_line(self, limit: int, what: str) -> str | None:
         """Remove and return one CRLF-terminated line, or None if it is not all here."""
         end = self.buffer.find(b"\r\n")
+        if end > limit or (end == -1 and len(self.buffer) > limit):
+            raise errors.InvalidChunk(f"{what} too long")
         if end == -1:
-            if len(self.buffer) > limit:
-                raise errors.InvalidChunk(f"{what} too long")
             if b"\n" in self.buffer:
                 raise errors.InvalidChunk("line ending is not CRLF")
             return None
@@ -301,22 +324,29 @@ def parse_request_line(line: str) -> Request:
 
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
     """Return (path, query, host) for the four target forms of RFC 9112 §3.2."""
+    if method == "CONNECT":  # authority-form, and only that (§3.2.3)
+        if not AUTHORITY_FORM_RE.fullmatch(target):
+            raise errors.InvalidTarget("CONNECT needs a host:port target")
+        return "", "", target
     if target[0] == "/":  # origin-form, the usual case
-        path, _, query = target.partition("?")
-        return path, query.partition("#")[0], None
+        path, query = split_path(target)
+        return path, query, None
     if target == "*":  # asterisk-form, §3.2.4
         if method != "OPTIONS":
             raise errors.InvalidTarget("'*' is only a target for OPTIONS")
         return "*", "", None
-    if method == "CONNECT":  # authority-form, §3.2.3
-        if not AUTHORITY_FORM_RE.fullmatch(target):
-            raise errors.InvalidTarget("CONNECT needs a host:port target")
-        return "", "", target
     match = ABSOLUTE_FORM_RE.fullmatch(target)  # absolute-form, §3.2.2
-    if match is None:
+    if match is None or not HOST_RE.fullmatch(match.group(2)):
         raise errors.InvalidTarget(f"invalid request target {target[:80]!r}")
-    path, _, query = match.group(3).partition("?")
-    return path or "/", query.partition("#")[0], match.group(2)
+    path, query = split_path(match.group(3) or "")
+    return path or "/", query, match.group(2)
+
+
+def split_path(target: str) -> tuple[str, str]:
+    """"/p?q#f" -> ("/p", "q"). A fragment is never the server's (RFC 9110 §7.1)."""
+    without_fragment = target.partition("#")[0]
+    path, _, query = without_fragment.partition("?")
+    return path, query
 
 
 def check_characters(head: bytes) -> None:
