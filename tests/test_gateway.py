@@ -341,3 +341,11 @@ def test_an_unread_upload_does_not_reset_the_response(start_server):
         except ConnectionResetError:
             pass
     assert body_of(response) == b"Hello, world!\n"
+
+
+def test_script_name_from_the_environment_is_taken_off_the_path(start_server):
+    server = start_server("-w", "1", "-e", "SCRIPT_NAME=/app").ready()
+    environ = environ_from(server, b"GET /app/page?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/page")
+    outside = environ_from(server, b"GET /application HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (outside["SCRIPT_NAME"], outside["PATH_INFO"]) == ("", "/application")

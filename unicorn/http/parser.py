@@ -161,6 +161,8 @@ class RequestParser:
 
     def _read_head(self) -> Event:
         buffer = self.buffer
+        if not buffer:  # the common case between keep-alive requests
+            return CLOSED if self.peer_closed else NEED_DATA
         # RFC 9112 §2.2: ignore empty lines received before a request line.
         while buffer[:2] == b"\r\n":
             del buffer[:2]

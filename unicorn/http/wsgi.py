@@ -22,8 +22,9 @@ from unicorn.http.body import Body
 from unicorn.http.parser import TOKEN_RE, Request
 
 STATUS_RE = re.compile(r"([1-9][0-9][0-9]) [^\x00-\x08\x0a-\x1f\x7f]*")
-# RFC 9110 §5.5: a field value has no CR, LF, NUL or other control but HTAB.
-FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+# RFC 9110 §5.5: a field value has no CR, LF, NUL or other control but HTAB;
+# PEP 3333: it is latin-1, so no character above U+00FF.
+FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*")
 # RFC 9110 §7.6.1: these describe one connection, which the server owns;
 # PEP 3333 forbids applications to set them.
 HOP_BY_HOP = frozenset(
@@ -54,6 +55,7 @@ def build_environ(
     errors: io.TextIOBase = sys.stderr,
     multithread: bool = False,
     url_scheme: str = "http",
+    script_name: str = "",
 ) -> dict:
     """The environ dictionary of PEP 3333 for one request.
 
@@ -81,7 +83,7 @@ def build_environ(
     if request.host is not None:
         environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
     add_addresses(environ, server, client, request.host, url_scheme)
-    add_path(environ, request.path)
+    add_path(environ, request.path, script_name.rstrip("/"))
     return environ
 
 
@@ -130,14 +132,13 @@ def split_host(host: str) -> tuple[str, str]:
     return name, port
 
 
-def add_path(environ: dict, path: str) -> None:
+def add_path(environ: dict, path: str, script_name: str) -> None:
     """PATH_INFO is the decoded path as latin-1 (PEP 3333, "Unicode Issues").
 
-    SCRIPT_NAME comes from the process environment (``--env SCRIPT_NAME=/app``)
-    when the app is mounted below the root of the site.
+    ``script_name`` is where the app is mounted below the root of the site
+    (``--env SCRIPT_NAME=/app``); it is taken off the front of the path.
     """
-    script_name = os.environ.get("SCRIPT_NAME", "").rstrip("/")
-    path_info = unquote_to_bytes(path).decode("latin-1")
+    path_info = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
     if script_name and (path_info + "/").startswith(script_name + "/"):
         environ["SCRIPT_NAME"] = script_name
         path_info = path_info[len(script_name):]
@@ -351,11 +352,8 @@ def check_header(name: str, value: str) -> None:
     if type(name) is not str or not TOKEN_RE.fullmatch(name):
         raise InvalidResponse(f"invalid header name {name!r} from the application")
     if type(value) is not str or not FIELD_VALUE_RE.fullmatch(value):
-        raise InvalidResponse(f"invalid value for header {name!r} from the application")
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        raise InvalidResponse(f"header {name!r} is not latin-1, as PEP 3333 requires") from None
+        raise InvalidResponse(f"invalid value for header {name!r} from the application "
+                              "(control characters, or not latin-1 as PEP 3333 requires)")
 
 
 def parse_response_length(value: str) -> int:

@@ -143,6 +143,8 @@ class Worker(abc.ABC):
         os.set_blocking(self.wakeup_w, False)
         self.init_signals()
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
+        # Where the app is mounted (--env SCRIPT_NAME=/app), read once, not per request.
+        self.script_name = os.environ.get("SCRIPT_NAME", "")
         self.drop_privileges()
         if self.wsgi is None:
             self.wsgi = load_app(self.cfg.app_uri)
@@ -298,6 +300,7 @@ class Worker(abc.ABC):
             errors=sys.stderr,
             multithread=self.multithread,
             url_scheme=url_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
+            script_name=self.script_name,
         )
         return environ, response
 
