@@ -179,21 +179,26 @@ class ThreadWorker(Worker):
             )
 
     def accept(self, listener) -> None:
-        """Take every waiting connection, up to worker_connections."""
-        while self.alive and len(self.clients) < self.cfg.worker_connections:
-            try:
-                sock, address = listener.sock.accept()
-            except BlockingIOError:
-                return  # the backlog is empty, or another worker was faster
-            except ConnectionAbortedError:
-                continue  # the client gave up while it waited in the backlog
-            except OSError as error:  # EMFILE and friends: too many open files
-                self.log.error("Cannot accept a connection: %s", error)
-                return
-            conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
-            client = Client(conn)
-            self.clients.add(client)
-            self.wait_for_request(client, kept_alive=False)
+        """Take one waiting connection, then go back to the selector.
+
+        One at a time on purpose: every worker is woken by a new connection,
+        and a worker that took them all in a loop would serve a burst of
+        clients alone while its siblings idle. Taking one lets the others
+        take the next, so the kernel's wake-ups spread the load.
+        """
+        if len(self.clients) >= self.cfg.worker_connections:
+            return
+        try:
+            sock, address = listener.sock.accept()
+        except (BlockingIOError, ConnectionAbortedError):
+            return  # another worker was faster, or the client gave up in the backlog
+        except OSError as error:  # EMFILE and friends: too many open files
+            self.log.error("Cannot accept a connection: %s", error)
+            return
+        conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
+        client = Client(conn)
+        self.clients.add(client)
+        self.wait_for_request(client, kept_alive=False)
 
     # -- reading request heads, in the main thread -----------------------------
 
