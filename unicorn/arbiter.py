@@ -113,7 +113,6 @@ class Arbiter:
         inherited = inherited_listeners(os.environ)
         if inherited:
             return inherited
-        os.umask(self.cfg.umask)
         return create_listeners(
             self.cfg.bind, self.cfg.backlog, self.cfg.reuse_port, self.cfg.umask, self.log
         )
