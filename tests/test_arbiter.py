@@ -227,3 +227,20 @@ def test_a_stalled_client_is_dropped_before_the_worker_is_killed(start_server):
     assert status_of(server.get("/")) == 200
     assert server.worker_pids() == worker
     assert "WORKER TIMEOUT" not in server.output
+
+
+def test_hup_with_a_broken_config_keeps_the_server_running(start_server, tmp_path):
+    config = tmp_path / "live.conf.py"
+    config.write_text("workers = 2\n")
+    server = start_server("-c", str(config)).ready(workers=2)
+    before = set(server.worker_pids())
+    config.write_text("workers = 'many'\n")
+    server.signal(signal.SIGHUP)
+    server.wait_for_line(r"Reload refused, keeping the running configuration: "
+                         r"Invalid value for workers")
+    assert set(server.worker_pids()) == before
+    assert status_of(server.get("/")) == 200
+    config.write_text("workers = 3\n")
+    server.signal(signal.SIGHUP)
+    wait_until(lambda: len(server.worker_pids()) == 3 and not before & set(server.worker_pids()),
+               15, "a fixed config was not applied on the next HUP")

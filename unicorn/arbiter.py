@@ -15,7 +15,7 @@ import time
 
 from unicorn import __version__, systemd
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, load_app
-from unicorn.config import Config
+from unicorn.config import Config, ConfigError
 from unicorn.log import Logger
 from unicorn.pidfile import Pidfile
 from unicorn.process import daemonize, set_process_title
@@ -377,7 +377,11 @@ class Arbiter:
     def reload(self) -> None:
         """HUP: new config, new workers first, then the old ones stop gracefully."""
         old_binds = list(self.cfg.bind)
-        self.cfg = Config.load(sys.argv[1:], os.environ)
+        try:
+            self.cfg = Config.load(sys.argv[1:], os.environ)
+        except ConfigError as error:
+            self.log.error("Reload refused, keeping the running configuration: %s", error)
+            return
         self.log = make_logger(self.cfg)  # replaces the old logger's handlers
         os.environ.update(self.cfg.env)
         if list(self.cfg.bind) != old_binds:
