@@ -262,6 +262,10 @@ SETTINGS: tuple[Setting, ...] = (
             "so that workers started together do not all restart together.", metavar="INT"),
     Setting("timeout", ("-t", "--timeout"), at_least(0), 30, WORKER_PROCESSES,
             "Kill and replace a worker whose heartbeat has been silent this many seconds. "
+            "A sync worker beats only between requests, so this also bounds one request. "
+            "A gthread worker beats from its event loop, so this means \"the worker is "
+            "stuck\", never \"a request is slow\"; there it also bounds how long a client "
+            "may take to send a request head, or stay silent in the middle of a body. "
             "Zero turns the check off.", metavar="INT"),
     Setting("graceful_timeout", ("--graceful-timeout",), at_least(0), 30, WORKER_PROCESSES,
             "Seconds a worker is given to finish its requests after being told to stop; "
