@@ -102,7 +102,9 @@ def test_usr1_reopens_the_log_files(start_server, tmp_path):
 
 def test_usr2_upgrades_with_no_downtime(start_server, tmp_path):
     pidfile = tmp_path / "app.pid"
-    server = start_server("-w", "1", "--pid", str(pidfile), app="server_apps:pid").ready()
+    config, record = hooks_config(tmp_path)
+    server = start_server("-w", "1", "--pid", str(pidfile), "-c", str(config),
+                          app="server_apps:pid").ready()
     old_master = server.pid
     old_worker = int(body_of(server.get("/")))
     server.signal(signal.SIGUSR2)
@@ -111,6 +113,8 @@ def test_usr2_upgrades_with_no_downtime(start_server, tmp_path):
                "the new master wrote no pidfile")
     new_master = int(new_pidfile.read_text())
     assert new_master != old_master
+    assert f"pre_exec {old_master}" in record.read_text()
+    assert f"on_starting {new_master}" in record.read_text()
     assert int(pidfile.read_text()) == old_master
     wait_until(lambda: len(server.worker_pids()) == 2, 15, "old master lost its worker")
     wait_until(lambda: _children(new_master), 15, "the new master forked no worker")

@@ -14,7 +14,7 @@ import sys
 import time
 
 from unicorn import __version__, systemd
-from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, load_app
+from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.config import Config, ConfigError
 from unicorn.log import Logger
 from unicorn.pidfile import Pidfile
@@ -171,6 +171,9 @@ class Arbiter:
         except BindError as error:
             self.log.error("%s", error)
             return self.halt(1)
+        except AppImportError as error:  # only with preload_app: the master loads the app
+            self.log.error("%s", error)
+            return self.halt(APP_LOAD_ERROR)
         except Exception:
             self.log.exception("Unhandled exception in the master loop")
             return self.halt(1)

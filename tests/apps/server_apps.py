@@ -77,3 +77,11 @@ def file(environ, start_response):
     """Serves this very file through wsgi.file_wrapper (sendfile)."""
     start_response("200 OK", [("Content-Type", "text/plain")])
     return environ["wsgi.file_wrapper"](open(__file__, "rb"))
+
+
+IMPORTED_BY = os.getpid()  # the process that imported this module: with --preload, the master
+
+
+def importer(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{IMPORTED_BY} {os.getpid()} {os.getuid()}".encode()]

@@ -1,0 +1,62 @@
+"""Settings whose effect is only visible in a running server: preload, user, names, sendfile."""
+
+import os
+import pwd
+
+import pytest
+
+from tests.server import body_of, status_of
+
+
+def test_preload_imports_the_app_in_the_master(start_server):
+    server = start_server("-w", "2", "--preload", app="server_apps:importer").ready(workers=2)
+    imported_by, served_by, _ = map(int, body_of(server.get("/")).split())
+    assert imported_by == server.pid
+    assert served_by in server.worker_pids()
+
+
+def test_without_preload_each_worker_imports_the_app(start_server):
+    server = start_server("-w", "1", app="server_apps:importer").ready()
+    imported_by, served_by, _ = map(int, body_of(server.get("/")).split())
+    assert imported_by == served_by != server.pid
+
+
+def test_preload_of_a_bad_app_exits_4_from_the_master(start_server):
+    server = start_server("-w", "2", "--preload", app="server_apps:missing")
+    assert server.wait(20) == 4
+    assert "Failed to find attribute 'missing' in 'server_apps'" in server.output
+    assert "Booting worker" not in server.output
+
+
+def test_process_names_tell_master_from_worker(start_server):
+    server = start_server("-w", "1").ready()
+    comm = lambda pid: open(f"/proc/{pid}/comm").read().strip()  # noqa: E731
+    assert comm(server.pid) == "unicorn: master"
+    assert comm(server.worker_pids()[0]) == "unicorn: worker"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_workers_run_as_the_configured_user(start_server, tmp_path):
+    nobody = pwd.getpwnam("nobody")
+    tmp_path.chmod(0o755)
+    # --preload: here Python itself lives under /root, which nobody may not read, so the
+    # app is imported by the master before the workers drop their rights.
+    server = start_server("-w", "1", "-u", "nobody", "-g", str(nobody.pw_gid), "--preload",
+                          app="server_apps:importer").ready()
+    assert real_uid(server.pid) == 0  # the master keeps its rights, to bind and to fork
+    assert real_uid(server.worker_pids()[0]) == nobody.pw_uid
+    assert int(body_of(server.get("/")).split()[2]) == nobody.pw_uid
+
+
+def real_uid(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()
+    return int(status.split("\nUid:")[1].split()[0])
+
+
+def test_file_wrapper_without_sendfile_sends_the_same_bytes(start_server):
+    server = start_server("-w", "1", "--no-sendfile", app="server_apps:file").ready()
+    response = server.get("/")
+    assert status_of(response) == 200
+    expected = open(os.path.join(os.path.dirname(__file__), "apps", "server_apps.py"), "rb").read()
+    assert body_of(response).endswith(b"0\r\n\r\n")  # no length known: chunked
+    assert expected[:200] in body_of(response)
