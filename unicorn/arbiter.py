@@ -17,7 +17,7 @@ from unicorn import __version__, systemd
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.config import Config, ConfigError
 from unicorn.log import Logger
-from unicorn.pidfile import Pidfile
+from unicorn.pidfile import Pidfile, PidfileError
 from unicorn.process import daemonize, set_process_title
 from unicorn.sockets import BindError, create_listeners, inherited_listeners, listener_fds_env
 from unicorn.workers import load_worker_class
@@ -156,19 +156,16 @@ class Arbiter:
             systemd.notify("READY=1")
             while True:
                 self.promote_if_old_master_gone()
-                signums = self.wait_for_signals(self.TICK)
-                if not signums:
-                    self.murder_workers()
-                    self.manage_workers()
-                    continue
-                for signum in signums:
+                for signum in self.wait_for_signals(self.TICK):
                     self.dispatch(signum)
+                self.murder_workers()
+                self.manage_workers()
         except StopServer as stop:
             return self.halt(0, graceful=stop.graceful)
         except HaltServer as halt:
             self.log.error("%s", halt.reason)
             return self.halt(halt.status)
-        except BindError as error:
+        except (BindError, PidfileError) as error:
             self.log.error("%s", error)
             return self.halt(1)
         except AppImportError as error:  # only with preload_app: the master loads the app
@@ -329,7 +326,8 @@ class Arbiter:
             raise HaltServer(f"App failed to load: {self.cfg.app_uri}", APP_LOAD_ERROR)
         if exit_code < 0:
             name = signal.Signals(-exit_code).name
-            hint = " Perhaps out of memory?" if -exit_code == signal.SIGKILL else ""
+            oom = -exit_code == signal.SIGKILL and not (worker and worker.aborted)
+            hint = " Perhaps out of memory?" if oom else ""
             self.log.error("Worker (pid:%s) was sent %s!%s", pid, name, hint)
         elif exit_code != 0:
             self.log.error("Worker (pid:%s) exited with code %s", pid, exit_code)
@@ -394,7 +392,11 @@ class Arbiter:
             )
         self.worker_class = load_worker_class(self.cfg.worker_class_uri)
         if self.cfg.preload_app:
-            self.app = load_app(self.cfg.app_uri)
+            try:
+                self.app = load_app(self.cfg.app_uri)
+            except AppImportError as error:
+                self.log.error("Reload refused, keeping the running workers: %s", error)
+                return
         self.cfg.on_reload(self)
         self.num_workers = self.cfg.workers
         old_workers = list(self.workers.values())
