@@ -80,6 +80,7 @@ class Arbiter:
         self.old_master_pid = int(os.environ.pop("UNICORN_OLD_MASTER", "0") or 0)
         self.start_dir = os.getcwd()
         self.wakeup_r = self.wakeup_w = -1
+        self.stopping = False  # set once the master has begun to stop
 
     # -- start ----------------------------------------------------------
 
@@ -320,9 +321,12 @@ class Arbiter:
 
     def forget_worker(self, pid: int, exit_code: int) -> None:
         worker = self.workers.pop(pid, None) or self.retiring.pop(pid, None)
-        if exit_code == WORKER_BOOT_ERROR:
+        # A worker that cannot boot would fail the same way forever: stop,
+        # rather than fork in a loop. (While stopping, siblings failing too
+        # are expected and not news.)
+        if exit_code == WORKER_BOOT_ERROR and not self.stopping:
             raise HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR)
-        if exit_code == APP_LOAD_ERROR:
+        if exit_code == APP_LOAD_ERROR and not self.stopping:
             raise HaltServer(f"App failed to load: {self.cfg.app_uri}", APP_LOAD_ERROR)
         if exit_code < 0:
             name = signal.Signals(-exit_code).name
@@ -445,6 +449,7 @@ class Arbiter:
 
     def stop(self, graceful: bool) -> None:
         """Close the listeners, signal the workers, wait, then kill what is left."""
+        self.stopping = True
         # A unix socket file stays while a master started by USR2 still uses it.
         self.close_listeners(unlink=self.reexec_pid == 0)
         signum = signal.SIGTERM if graceful else signal.SIGQUIT
