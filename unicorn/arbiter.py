@@ -141,8 +141,11 @@ class Arbiter:
             os.set_blocking(fd, False)
             os.set_inheritable(fd, False)
         signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
-        for name in self.SIGNALS:
-            signal.signal(getattr(signal, "SIG" + name), self.note_signal)
+        for signum in self.signal_numbers():
+            signal.signal(signum, self.note_signal)
+
+    def signal_numbers(self) -> list[int]:
+        return [getattr(signal, "SIG" + name) for name in self.SIGNALS]
 
     def note_signal(self, signum, frame) -> None:
         """The Python-level handler: nothing to do, the pipe has the number."""
@@ -270,8 +273,14 @@ class Arbiter:
         worker = self.worker_class(self.worker_age, self.pid, self.listeners, self.app,
                                    self.cfg, self.log)
         self.cfg.pre_fork(self, worker)
+        # The master's signals stay blocked across fork until the child has
+        # its own handlers (Worker.init_signals unblocks them). Otherwise a
+        # TERM arriving in between would run the master's do-nothing handler
+        # in the child, and be lost.
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_numbers())
         pid = os.fork()
         if pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signal_numbers())
             worker.pid = pid
             self.workers[pid] = worker
             self.log.info("Booting worker with pid: %s", pid)
@@ -290,8 +299,8 @@ class Arbiter:
             # Undo the master's signal routing before closing its pipe: a
             # signal in between must not be written into a reused fd number.
             signal.set_wakeup_fd(-1)
-            for name in self.SIGNALS:
-                signal.signal(getattr(signal, "SIG" + name), signal.SIG_DFL)
+            for signum in self.signal_numbers():
+                signal.signal(signum, signal.SIG_DFL)
             os.close(self.wakeup_r)
             os.close(self.wakeup_w)
             worker.pid = os.getpid()

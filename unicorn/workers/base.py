@@ -175,6 +175,9 @@ class Worker(abc.ABC):
             signal.signal(signum, signal.SIG_IGN)  # meant for the arbiter only
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.siginterrupt(signal.SIGTERM, False)
+        # The arbiter forked us with its signals blocked; with our handlers in
+        # place, let them in (any that arrived meanwhile is delivered now).
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
     def drop_privileges(self) -> None:
         """Workers run as ``user``/``group``; the arbiter keeps its rights to bind."""
