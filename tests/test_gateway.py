@@ -174,6 +174,21 @@ def test_validator_wrapped_app_passes_through_the_gateway():
     assert response.endswith(b"3\r\nok:\r\n3\r\nabc\r\n0\r\n\r\n")
 
 
+def test_the_environ_carries_the_wsgi_objects():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        start_response("200 OK", [])
+        return []
+
+    serve_in_memory(app, GET)
+    assert seen["wsgi.version"] == (1, 0)
+    assert hasattr(seen["wsgi.errors"], "write") and hasattr(seen["wsgi.errors"], "flush")
+    assert callable(seen["wsgi.file_wrapper"])
+    assert hasattr(seen["wsgi.input"], "read")
+
+
 def test_start_response_twice_without_exc_info_is_an_error():
     def app(environ, start_response):
         start_response("200 OK", [])

@@ -153,6 +153,10 @@ def test_daemon_mode_detaches_and_writes_a_pidfile(tmp_path):
         # A new session (no controlling terminal) that it does not lead, so it can never get one.
         assert os.getsid(daemon) not in (os.getsid(0), daemon)
         wait_until(lambda: "Booting worker" in errorlog.read_text(), 10, "no worker booted")
+        wait_until(lambda: _children(daemon), 10, "the daemon has no worker")
+        os.kill(daemon, signal.SIGWINCH)  # daemonized: stop the workers, keep the master
+        wait_until(lambda: not _children(daemon), 10, "WINCH did not stop the workers")
+        assert alive(daemon)
     finally:
         os.kill(daemon, signal.SIGTERM)
     deadline = time.monotonic() + 10
