@@ -1,6 +1,7 @@
 """HTTP/1.1 for unicorn: bytes become requests, and app answers become bytes.
 
-``parser`` knows HTTP syntax and nothing of sockets; ``body`` is wsgi.input;
+``parser`` knows HTTP syntax and nothing of sockets; ``framing`` reads the
+header fields that decide where a message ends; ``body`` is wsgi.input;
 ``wsgi`` builds the environ and writes the response; ``errors`` names each way
 a request can be refused, with its status.
 """

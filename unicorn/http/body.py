@@ -116,7 +116,10 @@ class Body:
         this returns False the connection has to be closed instead.
         """
         if self._before_first_read is not None:
-            return self.complete  # the client is waiting for 100 Continue: sent nothing
+            # We never sent 100 Continue. The client may be waiting, or may be
+            # sending the body anyway (RFC 9110 §10.1.1): we cannot tell, so the
+            # connection must not be reused.
+            return self.complete
         skipped = len(self._buffer)
         self._buffer.clear()
         while skipped <= limit and self._fill():

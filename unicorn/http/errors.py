@@ -71,6 +71,13 @@ class ExpectationFailed(HTTPError):
     reason = "Expectation Failed"
 
 
+class RequestTimeout(HTTPError):
+    """No complete request head within ``timeout`` (RFC 9110 §15.5.9)."""
+
+    status = 408
+    reason = "Request Timeout"
+
+
 class RequestLineTooLong(HTTPError):
     """The request line is longer than ``limit_request_line``."""
 

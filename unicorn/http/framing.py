@@ -4,7 +4,9 @@ The parser checks syntax; this module reads the few fields that decide how
 the bytes after the head are framed and how the request is answered. This is
 where request smuggling is stopped, so every rule cites RFC 9112 or 9110.
 Explained in the chapter "Parsing HTTP/1.1"; gunicorn: the second half of
-gunicorn/http/message.py.
+gunicorn/http/message.py. Left out: transfer codings other than chunked, and
+any leniency about framing; where two readings are possible, the request is
+refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ if TYPE_CHECKING:
 # The fields that decide how a request is framed and answered.
 FRAMING_FIELDS = frozenset(["HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT"])
 # RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ].
-HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~%0-9A-Za-z_]*)(:[0-9]*)?")
+# A reg-name is unreserved, sub-delims or %HH characters; an IP-literal is bracketed.
+HOST_RE = re.compile(
+    r"(\[[0-9A-Fa-f:.]+\]|(?:[-!$&'()*+,;=.~0-9A-Za-z_]|%[0-9A-Fa-f]{2})*)(:[0-9]*)?"
+)
 
 
 def apply_headers(request: Request) -> None:
@@ -125,6 +130,7 @@ def set_expectation(request: Request, values: list[str]) -> None:
     if not values:
         return
     members = {v.strip(" \t").lower() for value in values for v in value.split(",")} - {""}
-    if members != {"100-continue"}:
-        raise errors.ExpectationFailed(f"cannot meet expectation {values[0][:40]!r}")
+    unknown = sorted(members - {"100-continue"})
+    if unknown or not members:
+        raise errors.ExpectationFailed(f"cannot meet expectation {(unknown or [''])[0][:40]!r}")
     request.expect_continue = request.version == "HTTP/1.1"

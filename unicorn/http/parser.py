@@ -4,9 +4,10 @@ The caller feeds bytes as they arrive, split anywhere, and asks for the next
 event: a request head, a piece of body, the end of a message, or "need more
 bytes". Keeping sockets out makes the parser easy to test and lets the sync
 and threaded workers share it. Explained in the chapter "Parsing HTTP/1.1";
-gunicorn: the first half of gunicorn/http/message.py, and body.py.
-Left out on purpose: obs-fold, lower-case methods and transfer codings other
-than chunked are refused rather than accepted.
+gunicorn: gunicorn/http/parser.py, unreader.py and the first half of
+message.py. Left out on purpose: obs-fold, lower-case methods, transfer
+codings other than chunked and versions other than HTTP/1.0 and HTTP/1.1 are
+refused (400, as gunicorn does) rather than accepted.
 """
 
 import enum
@@ -31,10 +32,11 @@ AUTHORITY_FORM_RE = re.compile(r"[^/?#@]+:[0-9]+")
 # RFC 9110 §5.5: no control characters but HTAB anywhere in a head, and
 # (RFC 9112 §2.2) CR and LF only together, as the CRLF that ends a line.
 CONTROLS = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
-# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
-# 16 hex digits so no client can make us hold a number we cannot use.
+# RFC 9110 §5.6.4 quoted-string, and RFC 9112 §7.1.1 chunk extensions.
 QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
+# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
+# 16 hex digits so no client can make us hold a number we cannot use.
 CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
@@ -48,21 +50,29 @@ FORBIDDEN_TRAILERS = frozenset(
 )
 
 
+# The largest limits unicorn allows; a setting of 0 asks for these.
+MAX_REQUEST_LINE = 8190
+MAX_FIELDS = 32768
+MAX_FIELD_SIZE = 65536
+
+
 @dataclass(frozen=True)
 class Limits:
-    """How much a client may send before the head is refused (gunicorn's names).
-
-    0 means "as large as allowed" for the line and field size, as in gunicorn.
-    """
+    """How much a client may send before the head is refused (gunicorn's names)."""
 
     request_line: int = 4094  # longest request line, else 414
     fields: int = 100  # most header fields, else 431
     field_size: int = 8190  # longest header line, else 431
 
+    @classmethod
+    def from_settings(cls, request_line: int, fields: int, field_size: int) -> "Limits":
+        """The limit_request_* settings, where 0 means "the largest allowed"."""
+        return cls(request_line or MAX_REQUEST_LINE, fields or MAX_FIELDS,
+                   field_size or MAX_FIELD_SIZE)
+
     def head_size(self) -> int:
         """The most bytes a complete head can take; more without an end is refused."""
-        line = self.request_line or 8190
-        return line + 2 + self.fields * ((self.field_size or 8190) + 2) + 2
+        return self.request_line + 2 + self.fields * (self.field_size + 2) + 2
 
 
 @dataclass
@@ -205,7 +215,7 @@ class RequestParser:
         LF, so the answer is the same however the bytes were split."""
         line_end = LINE_BREAK_RE.search(data)
         length = line_end.start() if line_end else len(data)
-        if length > (self.limits.request_line or 8190):
+        if length > self.limits.request_line:
             raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
 
     def _parse_head(self, head: str) -> Request:
@@ -327,7 +337,7 @@ def parse_request_line(line: str) -> Request:
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
     """Return (path, query, host) for the four target forms of RFC 9112 §3.2."""
     if method == "CONNECT":  # authority-form, and only that (§3.2.3)
-        if not AUTHORITY_FORM_RE.fullmatch(target):
+        if not AUTHORITY_FORM_RE.fullmatch(target) or not is_authority(target):
             raise errors.InvalidTarget("CONNECT needs a host:port target")
         return "", "", target
     if target[0] == "/":  # origin-form, the usual case
@@ -338,10 +348,15 @@ def split_target(method: str, target: str) -> tuple[str, str, str | None]:
             raise errors.InvalidTarget("'*' is only a target for OPTIONS")
         return "*", "", None
     match = ABSOLUTE_FORM_RE.fullmatch(target)  # absolute-form, §3.2.2
-    if match is None or not HOST_RE.fullmatch(match.group(2)):
+    if match is None or not is_authority(match.group(2)):
         raise errors.InvalidTarget(f"invalid request target {target[:80]!r}")
     path, query = split_path(match.group(3) or "")
     return path or "/", query, match.group(2)
+
+
+def is_authority(authority: str) -> bool:
+    """host [":" port] with a host that is not empty (RFC 9110 §4.2.1)."""
+    return bool(HOST_RE.fullmatch(authority)) and not authority.startswith(":")
 
 
 def split_path(target: str) -> tuple[str, str]:
@@ -372,7 +387,7 @@ def parse_fields(block: str, limits: Limits) -> list[tuple[str, str]]:
     lines = block.split("\r\n")
     if len(lines) > limits.fields:
         raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
-    if limits.field_size and len(block) + 2 > limits.field_size:
+    if len(block) + 2 > limits.field_size:
         check_field_sizes(lines, limits.field_size)
     fields = []
     for line in lines:

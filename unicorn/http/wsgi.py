@@ -21,7 +21,8 @@ from unicorn import SERVER_SOFTWARE
 from unicorn.http.body import Body
 from unicorn.http.parser import TOKEN_RE, Request
 
-STATUS_RE = re.compile(r"([1-9][0-9][0-9]) [^\x00-\x08\x0a-\x1f\x7f]*")
+# "NNN Reason": a reason of latin-1 text without control characters.
+STATUS_RE = re.compile(r"([1-9][0-9][0-9]) [^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*")
 # RFC 9110 §5.5: a field value has no CR, LF, NUL or other control but HTAB;
 # PEP 3333: it is latin-1, so no character above U+00FF.
 FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*")
@@ -80,6 +81,8 @@ def build_environ(
         "wsgi.file_wrapper": FileWrapper,
     }
     add_headers(environ, request.headers)
+    if "CONTENT_LENGTH" in environ:  # "5, 5" from repeated fields is the one number 5
+        environ["CONTENT_LENGTH"] = str(request.content_length)
     if request.host is not None:
         environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
     add_addresses(environ, server, client, request.host, url_scheme)
@@ -145,7 +148,7 @@ def add_path(environ: dict, path: str, script_name: str) -> None:
     environ["PATH_INFO"] = path_info
 
 
-def url_scheme(request: Request, client, forwarded_allow_ips) -> str:
+def forwarded_scheme(request: Request, client, forwarded_allow_ips) -> str:
     """"https" when a proxy we trust says the client used it (X-Forwarded-Proto).
 
     Only a proxy can know how the client connected, and only a proxy we
@@ -166,15 +169,18 @@ def is_trusted(client, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowed)
 
 
-_date_cache = [0, ""]
+_date_cache = (0, "")  # (second, Date text); replaced whole, so threads never see half of it
 
 
 def http_date() -> str:
     """The Date header value (RFC 9110 §6.6.1), computed at most once a second."""
+    global _date_cache
     now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
-    return _date_cache[1]
+    second, text = _date_cache
+    if second != now:
+        text = formatdate(now, usegmt=True)
+        _date_cache = (now, text)
+    return text
 
 
 class InvalidResponse(Exception):
@@ -208,7 +214,8 @@ class Response:
         self.content_length: int | None = None
         self.chunked = False
         self.sent = 0  # body bytes written, for the access log
-        self.has_body = request.method != "HEAD"
+        self.body_allowed = True  # False for 204 and 304 (RFC 9110 §15.3.5, §15.4.5)
+        self.has_body = request.method != "HEAD"  # ... and never any body for HEAD
 
     # -- PEP 3333's start_response and write ------------------------------
 
@@ -225,8 +232,10 @@ class Response:
         self.status_code = check_status(status)
         self.status = status
         self.headers = self._take_headers(headers)
-        if self.status_code in (204, 304) or self.status_code < 200:
-            self.has_body = False  # RFC 9110 §6.4.1
+        self.body_allowed = self.status_code not in (204, 304)
+        self.has_body = self.body_allowed and self.request.method != "HEAD"
+        if self.status_code == 204:
+            self.content_length = None  # RFC 9110 §8.6: never a Content-Length on a 204
         return self.write
 
     def _take_headers(self, headers: list) -> list[tuple[str, str]]:
@@ -239,25 +248,33 @@ class Response:
             if lower == "content-length":
                 self.content_length = parse_response_length(value)
                 continue  # written by _head, once, whatever the app repeated
-            if lower == "connection" and "close" in value.lower():
+            if lower == "connection" and "close" in tokens(value):
                 self.keep_alive = False
             if lower not in HOP_BY_HOP:
                 kept.append((name, value))
         return kept
 
     def write(self, data: bytes) -> None:
-        """Send body bytes, after the head if that has not gone yet."""
+        """Send body bytes, after the head if that has not gone yet.
+
+        PEP 3333: the head waits for the first non-empty bytes, so an app
+        that yields b"" and then fails can still be answered with a 500.
+        """
         if self.status is None:
             raise AssertionError("write() before start_response()")
         if type(data) is not bytes:
             raise TypeError(f"the application must give bytes, not {type(data).__name__}")
+        if not data:
+            return
         head = b"" if self.headers_sent else self._head()
-        if self.has_body and data:
-            data = self._frame(data)
-        else:
-            data = b""
-        if head or data:
-            self._send(head + data)
+        body = self._frame(data) if self.has_body else b""
+        if head or body:
+            self._send(head + body)
+
+    def send_head(self) -> None:
+        """Send the status line and headers now, with no body bytes yet."""
+        if not self.headers_sent:
+            self._send(self._head())
 
     def _frame(self, data: bytes) -> bytes:
         if self.content_length is not None:  # never send more than announced
@@ -269,7 +286,6 @@ class Response:
 
     def _head(self) -> bytes:
         """Status line and headers, deciding the framing on the way (RFC 9112 §6.3)."""
-        self.headers_sent = True
         if self.content_length is None and self.has_body:
             if self.request.version == "HTTP/1.1":
                 self.chunked = True
@@ -287,7 +303,9 @@ class Response:
         if self.chunked:
             lines.append("Transfer-Encoding: chunked\r\n")
         lines.append(self._connection_header())
-        return "".join(lines).encode("latin-1")
+        head = "".join(lines).encode("latin-1")  # checked latin-1 already; cannot fail
+        self.headers_sent = True
+        return head
 
     def _connection_header(self) -> str:
         if not self.keep_alive:
@@ -303,8 +321,8 @@ class Response:
         if isinstance(result, FileWrapper) and self._sendfile is not None:
             if self._send_file(result.filelike):
                 return
-        if (self.content_length is None and type(result) in (list, tuple) and len(result) == 1
-                and self.status_code >= 200 and self.status_code not in (204, 304)):
+        if (self.content_length is None and self.body_allowed
+                and type(result) in (list, tuple) and len(result) == 1):
             # The whole body is already known: announce its length instead of
             # chunking it, so even a hello-world app keeps connections alive.
             self.content_length = len(result[0])
@@ -323,7 +341,7 @@ class Response:
         if self.content_length is None:
             self.content_length = size
         count = min(size, self.content_length)
-        self.write(b"")  # the head
+        self.send_head()
         if self.has_body and count > 0:
             self._sendfile(file, offset, count)
             self.sent += count
@@ -332,8 +350,11 @@ class Response:
 
     def finish(self) -> None:
         """End the message: send the head if nothing was written, and the last chunk."""
-        if not self.headers_sent:
-            self.write(b"")
+        if self.status is None:
+            raise AssertionError("the application returned without calling start_response()")
+        if not self.headers_sent and self.content_length is None and self.body_allowed:
+            self.content_length = 0  # nothing was written: the whole body is known, and empty
+        self.send_head()
         if self.chunked:
             self._send(b"0\r\n\r\n")
         if self.content_length is not None and self.sent < self.content_length and self.has_body:
@@ -344,7 +365,15 @@ def check_status(status: str) -> int:
     """A status is "NNN Reason" (PEP 3333; RFC 9112 §4) with no CR or LF."""
     if type(status) is not str or not STATUS_RE.fullmatch(status):
         raise InvalidResponse(f"invalid status {status!r} from the application")
+    if int(status[:3]) < 200:
+        # 1xx responses are interim: only the server sends them (100 Continue).
+        raise InvalidResponse(f"the application cannot send the interim status {status!r}")
     return int(status[:3])
+
+
+def tokens(value: str) -> set[str]:
+    """A comma-separated list of tokens, lower-cased (RFC 9110 §5.6.1)."""
+    return {token.strip(" \t").lower() for token in value.split(",")}
 
 
 def check_header(name: str, value: str) -> None:
