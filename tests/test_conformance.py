@@ -8,7 +8,9 @@ import re
 
 import pytest
 
-from tests.server import status_of
+from tests.server import ROOT, status_of
+
+ROOT_EXAMPLES = ROOT / "examples"
 
 FOLLOW_UP = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -76,3 +78,17 @@ def test_a_good_request_is_still_served_afterwards(server):
     response = server.get("/fine")
     assert status_of(response) == 200
     assert b'"PATH_INFO": "/fine"' in response
+
+
+def test_zero_limits_mean_the_largest_allowed(start_server):
+    server = start_server("-w", "1", "--limit-request-fields", "0",
+                          "--limit-request-field-size", "0", "--limit-request-line", "0",
+                          app="echo_app:app", cwd=ROOT_EXAMPLES).ready()
+    many = b"".join(b"X-F%d: v\r\n" % n for n in range(150))
+    long_value = b"X-Long: " + b"v" * 20000 + b"\r\n"
+    target = b"/" + b"a" * 6000
+    response = server.request(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + many + long_value
+                              + b"Connection: close\r\n\r\n")
+    assert status_of(response) == 200
+    too_long = server.request(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(too_long) == 414

@@ -364,3 +364,92 @@ def test_script_name_from_the_environment_is_taken_off_the_path(start_server):
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/page")
     outside = environ_from(server, b"GET /application HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert (outside["SCRIPT_NAME"], outside["PATH_INFO"]) == ("", "/application")
+
+
+def test_a_malformed_body_the_app_answered_gets_exactly_one_response(start_server):
+    server = start_server("-w", "1", app="server_apps:refuses_bad_body").ready()
+    response = server.request(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"ZZ\r\n")
+    assert status_of(response) == 400
+    assert body_of(response) == b"the app refused the body"
+    assert response.count(b"HTTP/1.1 ") == 1
+
+
+def test_middleware_that_replaces_wsgi_input_keeps_the_connection(start_server):
+    server = start_server("-k", "gthread", "--threads", "2", "-w", "1",
+                          app="server_apps:buffering_middleware").ready()
+    first = b"POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    second = b"GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    response = server.request(first + second)
+    assert b'"PATH_INFO": "/one"' in response and b'"PATH_INFO": "/two"' in response
+    assert b'"body": "abc"' in response
+
+
+def test_a_status_that_is_not_latin1_becomes_500(start_server):
+    server = start_server("-w", "1", app="server_apps:non_latin1_status").ready()
+    response = server.get("/")
+    assert status_of(response) == 500
+    assert b"never sent" not in response
+
+
+def test_headers_wait_for_the_first_non_empty_bytes(start_server):
+    server = start_server("-w", "1", app="server_apps:empty_then_crash").ready()
+    assert status_of(server.get("/")) == 500
+
+
+def test_repeated_equal_content_lengths_reach_the_app_as_one_number():
+    seen = {}
+
+    def app(environ, start_response):
+        seen["length"] = environ["CONTENT_LENGTH"]
+        seen["body"] = environ["wsgi.input"].read(10)
+        start_response("200 OK", [])
+        return []
+
+    serve_in_memory(app, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                         b"Content-Length: 3\r\n\r\nabc")
+    assert seen == {"length": "3", "body": b"abc"}
+
+
+def test_exc_info_from_204_to_500_frames_the_new_body():
+    def app(environ, start_response):
+        start_response("204 No Content", [])
+        try:
+            raise ValueError("changed its mind")
+        except ValueError:
+            import sys
+
+            start_response("500 Internal Server Error", [("Content-Length", "4")], sys.exc_info())
+        return [b"oops"]
+
+    response = serve_in_memory(app, GET)
+    assert response.startswith(b"HTTP/1.1 500 ")
+    assert response.endswith(b"\r\n\r\noops")
+
+
+def test_an_app_cannot_send_an_interim_status():
+    def app(environ, start_response):
+        start_response("100 Continue", [])
+        return []
+
+    from unicorn.http.wsgi import InvalidResponse
+
+    with pytest.raises(InvalidResponse):
+        serve_in_memory(app, GET)
+
+
+def test_no_content_length_on_a_204_even_if_the_app_sets_one():
+    def app(environ, start_response):
+        start_response("204 No Content", [("Content-Length", "0")])
+        return []
+
+    assert b"content-length" not in serve_in_memory(app, GET).lower()
+
+
+def test_an_empty_response_is_framed_with_content_length_zero():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return iter([])
+
+    response = serve_in_memory(app, GET)
+    assert b"Content-Length: 0\r\n" in response and b"chunked" not in response

@@ -276,12 +276,14 @@ SETTINGS: tuple[Setting, ...] = (
             metavar="INT"),
     Setting("limit_request_line", ("--limit-request-line",), at_least(0), 4094, SECURITY,
             "The longest request line, in bytes, that a client may send; longer lines are "
-            "refused. Zero means the largest value the parser allows.", metavar="INT"),
+            "refused with 414. Zero means the largest unicorn allows, 8190.", metavar="INT"),
     Setting("limit_request_fields", ("--limit-request-fields",), at_least(0), 100, SECURITY,
-            "The most header fields one request may carry.", metavar="INT"),
+            "The most header fields one request may carry; more are refused with 431. "
+            "Zero means the largest unicorn allows, 32768.", metavar="INT"),
     Setting("limit_request_field_size",
             ("--limit-request-field_size", "--limit-request-field-size"), at_least(0), 8190,
-            SECURITY, "The longest header field, in bytes. Zero means no limit.", metavar="INT"),
+            SECURITY, "The longest header line, in bytes; a longer one is refused with 431. "
+            "Zero means the largest unicorn allows, 65536.", metavar="INT"),
     Setting("reload", ("--reload",), boolean, False, DEBUGGING,
             "Restart the workers whenever a source file of the application changes. "
             "Meant for development, and incompatible with preload_app.", action="store_true"),

@@ -85,3 +85,33 @@ IMPORTED_BY = os.getpid()  # the process that imported this module: with --prelo
 def importer(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [f"{IMPORTED_BY} {os.getpid()} {os.getuid()}".encode()]
+
+
+def refuses_bad_body(environ, start_response):
+    """Reads the body; on a malformed one, answers 400 itself."""
+    try:
+        environ["wsgi.input"].read()
+    except Exception:
+        start_response("400 Bad Request", [("Content-Type", "text/plain")])
+        return [b"the app refused the body"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"fine"]
+
+
+def buffering_middleware(environ, start_response):
+    """Replaces wsgi.input with a BytesIO, as many middlewares do."""
+    import io
+
+    environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read())
+    return echo(environ, start_response)
+
+
+def non_latin1_status(environ, start_response):
+    start_response("200 \u2713 fine", [])
+    return [b"never sent"]
+
+
+def empty_then_crash(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b""
+    raise RuntimeError("failed after an empty first chunk")

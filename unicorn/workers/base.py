@@ -14,13 +14,14 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
-from unicorn.http.wsgi import Response, build_environ, error_response, run_app, url_scheme
+from unicorn.http.wsgi import Response, build_environ, error_response, forwarded_scheme, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
 
@@ -102,11 +103,14 @@ class Worker(abc.ABC):
         self.aborted = False  # set by the arbiter once it sent SIGABRT
         self.requests_handled = 0
         self.max_requests = self._request_budget(cfg.max_requests, cfg.max_requests_jitter)
-        self.limits = Limits(
+        self.limits = Limits.from_settings(
             cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size
         )
         # Created before fork so that both processes share the file.
         self.heartbeat = Heartbeat(cfg.worker_tmp_dir, cfg.user, cfg.group)
+        # Set in the child by init_process:
+        self.wakeup_r = self.wakeup_w = -1  # the pipe any signal writes to, waking run()
+        self.script_name = ""  # where the app is mounted (--env SCRIPT_NAME=/app)
 
     @staticmethod
     def _request_budget(max_requests: int, jitter: int) -> int:
@@ -127,6 +131,8 @@ class Worker(abc.ABC):
             self.run()
             return 0
         except SystemExit as exit_:
+            if exit_.code is None:
+                return 0
             return exit_.code if isinstance(exit_.code, int) else 1
         except AppImportError as error:
             self.log.error("%s", error)
@@ -143,8 +149,7 @@ class Worker(abc.ABC):
         os.set_blocking(self.wakeup_w, False)
         self.init_signals()
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
-        # Where the app is mounted (--env SCRIPT_NAME=/app), read once, not per request.
-        self.script_name = os.environ.get("SCRIPT_NAME", "")
+        self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
         self.drop_privileges()
         if self.wsgi is None:
             self.wsgi = load_app(self.cfg.app_uri)
@@ -170,11 +175,10 @@ class Worker(abc.ABC):
         signal.signal(signal.SIGINT, self.handle_quit)
         signal.signal(signal.SIGUSR1, self.handle_usr1)
         signal.signal(signal.SIGABRT, self.handle_abort)
-        signal.signal(signal.SIGWINCH, signal.SIG_IGN)
-        for signum in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2):
+        for signum in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2,
+                       signal.SIGWINCH):
             signal.signal(signum, signal.SIG_IGN)  # meant for the arbiter only
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.siginterrupt(signal.SIGTERM, False)
         # The arbiter forked us with its signals blocked; with our handlers in
         # place, let them in (any that arrived meanwhile is delivered now).
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -269,15 +273,17 @@ class Worker(abc.ABC):
         environ = {}
         start = time.monotonic()
         try:
-            environ, response = self.prepare(conn, request, keep_alive and self.alive)
+            environ, response, body = self.prepare(conn, request, keep_alive and self.alive)
             self.cfg.pre_request(self, request)
             run_app(self.wsgi, environ, response)
-            return response.keep_alive and environ["wsgi.input"].drain()
+            # Our Body, not environ["wsgi.input"]: middleware may have replaced that.
+            return response.keep_alive and body.drain()
         except CLIENT_GONE as error:
             self.log.debug("Client %s went away: %r", conn.client, error)
             return False
-        except errors.HTTPError as error:  # a malformed body, read by the app
-            self.reject(conn, error)
+        except errors.HTTPError as error:  # a malformed body, found by the app or by drain()
+            if response is None or not response.headers_sent:
+                self.reject(conn, error)
             return False
         except WorkerTimeout:
             self.log.error("Worker timed out while handling %s", request.target)
@@ -290,8 +296,9 @@ class Worker(abc.ABC):
         finally:
             self.after_request(request, environ, response, time.monotonic() - start)
 
-    def prepare(self, conn: Connection, request: Request, keep_alive: bool):
-        """Build the environ and the response writer for one request."""
+    def prepare(self, conn: Connection, request: Request,
+                keep_alive: bool) -> tuple[dict, Response, Body]:
+        """Build the environ, the response writer and the body reader for one request."""
         send = conn.sock.sendall
         response = Response(request, send, self.sendfile_for(conn), keep_alive)
         body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
@@ -302,18 +309,19 @@ class Worker(abc.ABC):
             conn.client,
             errors=sys.stderr,
             multithread=self.multithread,
-            url_scheme=url_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
+            url_scheme=forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
             script_name=self.script_name,
         )
-        return environ, response
+        return environ, response, body
 
-    def sendfile_for(self, conn: Connection):
+    def sendfile_for(self, conn: Connection) -> Callable | None:
         if not self.cfg.sendfile:
             return None
         return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
 
     @staticmethod
-    def continue_callback(request: Request, response, send):
+    def continue_callback(request: Request, response: Response,
+                          send: Callable[[bytes], None]) -> Callable[[], None] | None:
         """Send ``100 Continue`` when the app first reads a body the client holds back.
 
         Waiting for the first read, rather than answering at once, lets an app

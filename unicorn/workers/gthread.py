@@ -33,13 +33,6 @@ GRACE_MARGIN = 0.5
 RECEIVE_SIZE = 65536
 
 
-class RequestTimeout(errors.HTTPError):
-    """No complete request head within ``timeout`` (RFC 9110 §15.5.9)."""
-
-    status = 408
-    reason = "Request Timeout"
-
-
 class Phase(enum.Enum):
     READING = "in the selector, waiting for a whole request head"
     SERVING = "owned by a pool thread, which runs the app"
@@ -322,7 +315,7 @@ class ThreadWorker(Worker):
                     f"{self.cfg.timeout}s: answered 408 and closed, without using a thread.",
                     "Threads and keep-alive",
                 )
-                self.reject(client.conn, RequestTimeout("request head not received in time"))
+                self.reject(client.conn, errors.RequestTimeout("request head not received in time"))
                 self.close_gently(client)
                 next_deadline = min(next_deadline, self.deadline(client))
             else:

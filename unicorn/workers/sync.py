@@ -28,10 +28,9 @@ class SyncWorker(Worker):
             self.notify()
             if self.parent_changed():
                 return
-            try:
-                ready, _, _ = select.select(waiting_on, [], [], self.select_timeout())
-            except InterruptedError:
-                continue
+            # A signal does not interrupt select() (PEP 475 retries it); it
+            # wakes us by writing to wakeup_r, which is among the fds we wait on.
+            ready, _, _ = select.select(waiting_on, [], [], self.select_timeout())
             for sock in ready:
                 if sock is self.wakeup_r:
                     self.drain_wakeup()
@@ -45,10 +44,15 @@ class SyncWorker(Worker):
     def accept(self, listening) -> None:
         try:
             sock, client = listening.accept()
-        except (BlockingIOError, InterruptedError):
-            return  # another worker took this connection: the thundering herd
-        # Half the heartbeat timeout: a client that stalls is dropped before
-        # the arbiter would take the silent worker for a stuck one and kill it.
+        except (BlockingIOError, ConnectionAbortedError):
+            return  # another worker took it (the thundering herd), or the client gave up
+        except OSError as error:  # EMFILE and friends: too many open files
+            self.log.error("Cannot accept a connection: %s", error)
+            return
+        # Each read or write may wait half the heartbeat timeout: a client that
+        # goes silent is dropped before the arbiter takes the worker for stuck.
+        # (A client that trickles a byte just often enough is not; that is what
+        # a buffering proxy in front, or the gthread worker, is for.)
         sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
         conn = Connection(sock, client, listening.getsockname(), self.limits)
         if self.serve(conn):
@@ -59,9 +63,9 @@ class SyncWorker(Worker):
     def serve(self, conn: Connection) -> bool:
         """Read one request and answer it; keep-alive is never offered.
 
-        Returns True when nothing is left unread, so the socket can simply be
-        closed; False when the client may still be sending (a refused request,
-        or a body the app did not read).
+        Returns True when the request was read to its end, so the socket can
+        simply be closed; False when the client may still be sending (a
+        refused request, or a body the app did not read).
         """
         try:
             request = conn.read_request()
@@ -73,4 +77,4 @@ class SyncWorker(Worker):
         if request is None:
             return True
         self.handle_request(conn, request, keep_alive=False)
-        return request.content_length == 0 and not conn.parser.buffer
+        return conn.parser.between_requests
