@@ -216,6 +216,9 @@ class ThreadWorker(Worker):
         try:
             event = conn.parser.next_event()
         except errors.HTTPError as error:
+            # The socket is non-blocking here, so the main loop cannot get stuck
+            # sending: a short error response fits in the kernel's buffer, and
+            # if it does not, reject() gives up rather than wait.
             self.reject(conn, error)
             self.close_gently(client)
             return
