@@ -200,8 +200,9 @@ def test_atoms_in_a_format_string():
     assert line == "200 2s 2500000us HIT curl/8.0"
 
 
-@pytest.mark.parametrize("sent, b, big_b", [(0, "-", 0), (None, "-", 0), (1, "1", 1)])
-def test_b_is_a_dash_when_no_body_was_sent(sent, b, big_b):
+@pytest.mark.parametrize("sent, b, big_b", [(0, "0", 0), (None, "-", 0), (1, "1", 1)])
+def test_b_is_a_dash_only_when_no_response_was_sent(sent, b, big_b):
+    """As gunicorn: an empty body is 0 bytes; "-" means there was no response at all."""
     assert (record(sent=sent)["b"], record(sent=sent)["B"]) == (b, big_b)
 
 
@@ -343,7 +344,7 @@ def test_logconfig_dict_configures_our_loggers(tmp_path):
     assert log.access_log_enabled  # the dict routes the access log even without accesslog
     log.access(make_environ(), "201 Created", [], 0, 0.1)
     assert lines(error_path) == ["WARNING|configured by dict"]
-    assert re.fullmatch(r'INFO\|192\.0\.2\.7 - alice .* 201 - .*', lines(access_path)[0])
+    assert re.fullmatch(r'INFO\|192\.0\.2\.7 - alice .* 201 0 .*', lines(access_path)[0])
     assert lines(tmp_path / "unused.log") == []
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -144,3 +146,19 @@ def call_factory(factory: Any, arguments: Arguments, uri: str) -> Any:
         detail = " ".join(str(error).split())
         raise AppImportError(f"The factory in app {uri!r} raised "
                              f"{type(error).__name__}: {detail}") from error
+
+
+def prepare_import_path(chdir: str, pythonpath: str | None) -> None:
+    """chdir first, then put the new working directory on sys.path, then pythonpath
+    entries in front of it, as gunicorn does: APP_MODULE is found relative to chdir."""
+    os.chdir(chdir)
+    put_first_on_path(chdir)
+    for entry in reversed((pythonpath or "").split(",")):
+        if entry.strip():
+            put_first_on_path(os.path.abspath(entry.strip()))
+
+
+def put_first_on_path(directory: str) -> None:
+    if directory in sys.path:
+        sys.path.remove(directory)
+    sys.path.insert(0, directory)

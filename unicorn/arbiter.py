@@ -3,8 +3,8 @@
 It opens the listening sockets, forks the workers, and then only sleeps,
 wakes for a signal or a heartbeat check, and acts. It never touches a client.
 Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and
-timeouts"; gunicorn: gunicorn/arbiter.py. Left out: statsd and the control
-socket.
+timeouts"; gunicorn: gunicorn/arbiter.py. USR2 lives in upgrade.py. Left out:
+statsd and the control socket.
 """
 
 import os
@@ -13,13 +13,19 @@ import signal
 import sys
 import time
 
-from unicorn import __version__, systemd
-from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
+from unicorn import __version__, systemd, upgrade
+from unicorn.app import (
+    APP_LOAD_ERROR,
+    WORKER_BOOT_ERROR,
+    AppImportError,
+    load_app,
+    prepare_import_path,
+)
 from unicorn.config import Config, ConfigError
 from unicorn.log import Logger
 from unicorn.pidfile import Pidfile, PidfileError
 from unicorn.process import daemonize, set_process_title
-from unicorn.sockets import BindError, create_listeners, inherited_listeners, listener_fds_env
+from unicorn.sockets import BindError, create_listeners, inherited_listeners, parse_address
 from unicorn.workers import load_worker_class
 
 # What the master does with each signal, in the words --explain uses.
@@ -65,30 +71,41 @@ class Arbiter:
     # How long a QUIT/INT waits for workers before killing them.
     QUICK_SHUTDOWN_TIMEOUT = 2.0
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, argv: list[str], launch_dir: str) -> None:
         self.cfg = cfg
+        self.argv = list(argv)  # the command line: read again on HUP, passed on by USR2
+        self.launch_dir = launch_dir  # where relative paths in argv point
+        self.old_master_pid = upgrade.old_master_pid(os.environ)  # USR2 started us?
+        self.launch_environ = dict(os.environ)  # before raw_env: HUP and USR2 read this
+        # Detach before the logger opens files or captures output, which the
+        # double fork's /dev/null would otherwise replace. A master started by
+        # USR2 is already detached.
+        if cfg.daemon and not self.old_master_pid:
+            daemonize()
         self.log = make_logger(cfg)
         self.pid = os.getpid()
         self.listeners: list = []
+        self.bound: dict[str, object] = {}  # bind address -> Listener, reused by HUP
+        self.listeners_inherited = False  # from systemd or an old master, not from bind
         self.workers: dict[int, object] = {}  # pid -> Worker, the ones that serve
         self.retiring: dict[int, object] = {}  # pid -> Worker told to stop, not yet reaped
         self.worker_age = 0
-        self.num_workers = cfg.workers
+        self.num_workers: int | None = None  # set by start(); TTIN, TTOU, HUP and WINCH change it
         self.app = None  # set in the master only with preload_app
         self.pidfile: Pidfile | None = None
         self.reexec_pid = 0  # the new master forked by USR2, while it lives
-        self.old_master_pid = int(os.environ.pop("UNICORN_OLD_MASTER", "0") or 0)
-        self.start_dir = os.getcwd()
         self.wakeup_r = self.wakeup_w = -1
         self.stopping = False  # set once the master has begun to stop
 
     # -- start ----------------------------------------------------------
 
     def start(self) -> None:
-        """Everything the master does once, before the first fork."""
-        if self.cfg.daemon:
-            daemonize()
-            self.pid = os.getpid()
+        """Everything the master does once, before the first fork.
+
+        Order matters: signals are routed before any child exists; sockets are
+        bound before the pidfile says we are up; the app (with --preload) is
+        imported before fork, so that every worker shares it.
+        """
         os.environ.update(self.cfg.env)  # raw_env: for the app, and for every worker
         set_process_title(f"unicorn: master [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.log.info("Starting unicorn %s", __version__)
@@ -102,29 +119,35 @@ class Arbiter:
                 "inherits it and accepts from it.",
                 "Sockets and binding",
             )
-        self.worker_class = load_worker_class(self.cfg.worker_class_uri)
+        self.worker_class = self.load_worker_class(self.cfg)
         self.log.info("Using worker: %s", self.cfg.worker_class_uri)
         if self.cfg.pidfile:
-            self.write_pidfile()
+            self.pidfile = Pidfile(upgrade.pidfile_path(self.cfg.pidfile, self.old_master_pid))
+            self.pidfile.create(self.pid)
         if self.cfg.preload_app:
             self.app = load_app(self.cfg.app_uri)
+        self.set_worker_count(self.cfg.workers)
         self.cfg.when_ready(self)
 
     def open_listeners(self) -> list:
-        inherited = inherited_listeners(os.environ)
+        """The sockets systemd or an old master passed us, else new ones from ``bind``."""
+        inherited = inherited_listeners(os.environ, self.cfg.backlog)
+        self.listeners_inherited = bool(inherited)
         if inherited:
+            self.bound = {str(listener.address): listener for listener in inherited}
             return inherited
-        return create_listeners(
+        listeners = create_listeners(
             self.cfg.bind, self.cfg.backlog, self.cfg.reuse_port, self.cfg.umask, self.log
         )
+        self.bound = dict(zip(self.cfg.bind, listeners, strict=True))
+        return listeners
 
-    def write_pidfile(self) -> None:
-        """A master started by USR2 writes beside the old one's pidfile until it exits."""
-        path = self.cfg.pidfile
-        if self.old_master_pid:
-            path += ".2"
-        self.pidfile = Pidfile(path)
-        self.pidfile.create(self.pid)
+    def load_worker_class(self, cfg: Config) -> type:
+        try:
+            return load_worker_class(cfg.worker_class_uri)
+        except (ImportError, AttributeError) as error:
+            message = f"Cannot load worker class {cfg.worker_class_uri!r}: {error}"
+            raise HaltServer(message) from None
 
     def init_signals(self) -> None:
         """Route every signal through a pipe into the main loop.
@@ -157,9 +180,9 @@ class Arbiter:
         try:
             self.start()
             self.manage_workers()
-            systemd.notify("READY=1")
+            systemd.notify(systemd.READY)
             while True:
-                self.promote_if_old_master_gone()
+                upgrade.promote_if_old_master_gone(self)
                 for signum in self.wait_for_signals(self.TICK):
                     self.dispatch(signum)
                 self.murder_workers()
@@ -181,10 +204,7 @@ class Arbiter:
 
     def wait_for_signals(self, timeout: float) -> list[int]:
         """Sleep until a signal arrives or ``timeout`` passes; return their numbers."""
-        try:
-            ready, _, _ = select.select([self.wakeup_r], [], [], timeout)
-        except InterruptedError:
-            ready = [self.wakeup_r]
+        ready, _, _ = select.select([self.wakeup_r], [], [], timeout)
         if not ready:
             return []
         try:
@@ -198,9 +218,7 @@ class Arbiter:
         if name != "CHLD":
             self.log.info("Handling signal: %s", name.lower())
             self.log.explain(f"Received SIG{name}: {SIGNAL_MEANINGS[name]}", "Signals")
-        handler = getattr(self, "handle_" + name.lower(), None)
-        if handler is not None:
-            handler()
+        getattr(self, "handle_" + name.lower())()
 
     # -- signal handlers: each one a short list of steps -------------------
 
@@ -222,11 +240,11 @@ class Arbiter:
         raise StopServer(graceful=False)
 
     def handle_ttin(self) -> None:
-        self.change_worker_count(self.num_workers + 1)
+        self.set_worker_count(self.num_workers + 1)
 
     def handle_ttou(self) -> None:
         if self.num_workers > 1:
-            self.change_worker_count(self.num_workers - 1)
+            self.set_worker_count(self.num_workers - 1)
 
     def handle_usr1(self) -> None:
         """Reopen log files (after logrotate moved them), here and in every worker."""
@@ -235,26 +253,28 @@ class Arbiter:
 
     def handle_usr2(self) -> None:
         """Start a new master from the current code, sharing our listeners."""
-        self.reexec()
+        upgrade.reexec(self)
 
     def handle_winch(self) -> None:
         """Stop all workers but keep the master, as gunicorn does, when daemonized."""
         if self.cfg.daemon:
             self.log.info("graceful stop of workers")
-            self.num_workers = 0
-            self.kill_workers(signal.SIGTERM)
+            self.set_worker_count(0)
         else:
             self.log.debug("SIGWINCH ignored. Not daemonized")
 
-    def change_worker_count(self, new_count: int) -> None:
+    def set_worker_count(self, new_count: int) -> None:
+        """Change how many workers there should be; the loop then forks or stops some."""
         old_count, self.num_workers = self.num_workers, new_count
-        self.log.explain(
-            f"Worker count changed from {old_count} to {new_count}; the master forks or stops "
-            "workers to match.",
-            "Signals",
-        )
+        if old_count == new_count:
+            return
+        if old_count is not None:
+            self.log.explain(
+                f"Worker count changed from {old_count} to {new_count}; the master forks or "
+                "stops workers to match.",
+                "Signals",
+            )
         self.cfg.nworkers_changed(self, new_count, old_count)
-        self.manage_workers()
 
     # -- keeping the right workers ---------------------------------------
 
@@ -264,8 +284,12 @@ class Arbiter:
             self.spawn_worker()
         by_age = sorted(self.workers.values(), key=lambda worker: worker.age)
         for worker in by_age[: max(len(by_age) - self.num_workers, 0)]:
-            self.kill_worker(worker.pid, signal.SIGTERM)
-            self.retiring[worker.pid] = self.workers.pop(worker.pid)
+            self.retire(worker)
+
+    def retire(self, worker) -> None:
+        """Ask a worker to finish what it is doing and exit (TERM)."""
+        self.kill_worker(worker.pid, signal.SIGTERM)
+        self.retiring[worker.pid] = self.workers.pop(worker.pid)
 
     def spawn_worker(self) -> int:
         """Fork one worker. In the child this never returns: the child exits."""
@@ -274,7 +298,7 @@ class Arbiter:
                                    self.cfg, self.log)
         self.cfg.pre_fork(self, worker)
         # The master's signals stay blocked across fork until the child has
-        # its own handlers (Worker.init_signals unblocks them). Otherwise a
+        # its own handlers (Worker.init_process unblocks them). Otherwise a
         # TERM arriving in between would run the master's do-nothing handler
         # in the child, and be lost.
         signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_numbers())
@@ -303,6 +327,9 @@ class Arbiter:
                 signal.signal(signum, signal.SIG_DFL)
             os.close(self.wakeup_r)
             os.close(self.wakeup_w)
+            # The other workers' heartbeat files came with the fork; only ours is ours.
+            for other in [*self.workers.values(), *self.retiring.values()]:
+                other.heartbeat.close()
             worker.pid = os.getpid()
             self.cfg.post_fork(self, worker)
             status = worker.start()
@@ -386,90 +413,102 @@ class Arbiter:
         for pid in list(self.workers) + list(self.retiring):
             self.kill_worker(pid, signum)
 
-    # -- reload and upgrade ------------------------------------------------
+    # -- reload (HUP) --------------------------------------------------------
 
     def reload(self) -> None:
-        """HUP: new config, new workers first, then the old ones stop gracefully."""
-        old_binds = list(self.cfg.bind)
+        """HUP: a new configuration, new workers first, then the old ones stop gracefully.
+
+        Everything that can fail (reading the configuration, the worker
+        class, a preloaded app, the log files, new sockets) is prepared before
+        anything running is replaced, so a broken reload changes nothing.
+        """
         try:
-            self.cfg = Config.load(sys.argv[1:], os.environ)
-        except ConfigError as error:
+            cfg = self.read_config_again()
+            worker_class = self.load_worker_class(cfg)
+            app = load_app(cfg.app_uri) if cfg.preload_app else None
+            log = make_logger(cfg)  # takes over the log handlers...
+        except (ConfigError, HaltServer, AppImportError, OSError, ValueError) as error:
+            self.log = make_logger(self.cfg)  # ...so give them back
             self.log.error("Reload refused, keeping the running configuration: %s", error)
             return
-        self.log = make_logger(self.cfg)  # replaces the old logger's handlers
-        os.environ.update(self.cfg.env)
-        if list(self.cfg.bind) != old_binds:
-            self.close_listeners(unlink=True)
-            self.listeners = create_listeners(
-                self.cfg.bind, self.cfg.backlog, self.cfg.reuse_port, self.cfg.umask, self.log
-            )
-        self.worker_class = load_worker_class(self.cfg.worker_class_uri)
-        if self.cfg.preload_app:
-            try:
-                self.app = load_app(self.cfg.app_uri)
-            except AppImportError as error:
-                self.log.error("Reload refused, keeping the running workers: %s", error)
-                return
+        try:
+            listeners = self.listeners_for(cfg, log)
+        except BindError as error:
+            self.log = make_logger(self.cfg)
+            self.log.error("Reload refused, keeping the running configuration: %s", error)
+            return
+        self.apply_reload(cfg, log, worker_class, app, listeners)
+
+    def read_config_again(self) -> Config:
+        """The configuration the original command line gives now, with paths read
+        from where unicorn was started and the environment it was started with."""
+        os.chdir(self.launch_dir)
+        try:
+            return Config.load(self.argv, self.launch_environ)
+        finally:
+            os.chdir(self.cfg.chdir)
+
+    def listeners_for(self, cfg: Config, log: Logger) -> dict:
+        """Listeners for the new ``bind``: the running ones where an address stays,
+        new ones where it is new. The old workers still hold the old sockets,
+        so binding an unchanged address again would fail."""
+        if self.listeners_inherited:
+            return dict(self.bound)  # systemd's or the old master's sockets: not ours to change
+        listeners = {}
+        for address in cfg.bind:
+            found = self.bound.get(address) or self.bound.get(str(parse_address(address)))
+            if found is None:
+                found = create_listeners([address], cfg.backlog, cfg.reuse_port, cfg.umask,
+                                         log)[0]
+            listeners[address] = found
+        return listeners
+
+    def apply_reload(self, cfg: Config, log: Logger, worker_class: type, app, listeners) -> None:
+        """Switch to the prepared configuration; from here nothing can fail."""
+        kept = {id(listener) for listener in listeners.values()}
+        for listener in self.listeners:
+            if id(listener) not in kept:
+                listener.close(unlink=listener.owns_socket_file)
+        self.cfg, self.log, self.worker_class, self.app = cfg, log, worker_class, app
+        self.bound, self.listeners = listeners, list(listeners.values())
+        os.environ.clear()
+        os.environ.update(self.launch_environ)
+        os.environ.update(cfg.env)
+        prepare_import_path(cfg.chdir, cfg.pythonpath)
         self.cfg.on_reload(self)
-        self.num_workers = self.cfg.workers
         old_workers = list(self.workers.values())
+        self.set_worker_count(cfg.workers)
         for _ in range(self.num_workers):
             self.spawn_worker()
         for worker in old_workers:
-            self.kill_worker(worker.pid, signal.SIGTERM)
-            self.retiring[worker.pid] = self.workers.pop(worker.pid)
-
-    def reexec(self) -> None:
-        """USR2: fork, and exec a new master that inherits the listening sockets."""
-        if self.reexec_pid:
-            self.log.warning("USR2 ignored: a new master (pid %s) is already running",
-                             self.reexec_pid)
-            return
-        if self.old_master_pid:
-            self.log.warning("USR2 ignored: the old master (pid %s) has not exited yet",
-                             self.old_master_pid)
-            return
-        self.cfg.pre_exec(self)
-        self.reexec_pid = os.fork()
-        if self.reexec_pid != 0:
-            self.log.explain(
-                f"USR2: forked {self.reexec_pid}, which execs a new master on the same listening "
-                "sockets. Send TERM to this (old) master to finish the upgrade.",
-                "Upgrading without downtime",
-            )
-            return
-        # In the child: listener_fds_env marks the fds inheritable, so exec keeps them.
-        environ = dict(os.environ, UNICORN_OLD_MASTER=str(self.pid))
-        environ.update(listener_fds_env(self.listeners))
-        os.chdir(self.start_dir)
-        argv = [sys.executable, "-m", "unicorn", *sys.argv[1:]]
-        os.execve(sys.executable, argv, environ)
-
-    def promote_if_old_master_gone(self) -> None:
-        """A master started by USR2 takes the usual pidfile name once the old one exits."""
-        if not self.old_master_pid or os.getppid() == self.old_master_pid:
-            return
-        self.log.info("Old master %s is gone; this master takes over", self.old_master_pid)
-        self.old_master_pid = 0
-        if self.pidfile is not None:
-            self.pidfile.rename(self.cfg.pidfile)
+            self.retire(worker)
 
     # -- stop --------------------------------------------------------------
 
     def stop(self, graceful: bool) -> None:
-        """Close the listeners, signal the workers, wait, then kill what is left."""
+        """Close the listeners, signal the workers, wait, then kill what is left.
+
+        A unix socket file stays while the other master of a USR2 upgrade may
+        still be using it. INT or QUIT during a graceful stop makes it quick.
+        """
         self.stopping = True
-        # A unix socket file stays while a master started by USR2 still uses it.
-        self.close_listeners(unlink=self.reexec_pid == 0)
-        signum = signal.SIGTERM if graceful else signal.SIGQUIT
+        self.close_listeners(unlink=not self.reexec_pid and not self.old_master_pid)
+        self.kill_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
         limit = self.cfg.graceful_timeout if graceful else self.QUICK_SHUTDOWN_TIMEOUT
-        self.kill_workers(signum)
         deadline = time.monotonic() + limit
         while (self.workers or self.retiring) and time.monotonic() < deadline:
-            self.wait_for_signals(0.1)
+            signums = self.wait_for_signals(0.1)
+            if graceful and (signal.SIGINT in signums or signal.SIGQUIT in signums):
+                graceful = False
+                self.kill_workers(signal.SIGQUIT)
+                deadline = min(deadline, time.monotonic() + self.QUICK_SHUTDOWN_TIMEOUT)
             self.reap_workers()
-        self.kill_workers(signal.SIGKILL)
-        self.reap_workers()
+        if self.workers or self.retiring:
+            self.kill_workers(signal.SIGKILL)
+            deadline = time.monotonic() + 1.0
+            while (self.workers or self.retiring) and time.monotonic() < deadline:
+                self.wait_for_signals(0.05)
+                self.reap_workers()
 
     def close_listeners(self, unlink: bool) -> None:
         for listener in self.listeners:
@@ -478,10 +517,11 @@ class Arbiter:
 
     def halt(self, status: int, graceful: bool = False) -> int:
         """Stop everything and return the process's exit status."""
-        systemd.notify("STOPPING=1")
+        systemd.notify(systemd.STOPPING)
         self.stop(graceful)
         self.log.info("Shutting down: Master")
-        if self.pidfile is not None:
+        # A new master started by USR2 will rename its pidfile over ours.
+        if self.pidfile is not None and not self.reexec_pid:
             self.pidfile.unlink()
         self.cfg.on_exit(self)
         return status
@@ -496,7 +536,7 @@ def make_logger(cfg: Config) -> Logger:
         capture_output=cfg.capture_output,
         logconfig_dict=cfg.logconfig_dict,
         explain=cfg.explain,
-        proc_name=cfg.proc_name,
+        proc_name=cfg.proc_name or "unicorn",
     )
 
 

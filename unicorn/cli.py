@@ -11,14 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from unicorn.app import AppImportError, load_app
+from unicorn.app import AppImportError, load_app, prepare_import_path, put_first_on_path
 from unicorn.config import Config, ConfigError, build_parser, format_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run unicorn with argv (default: sys.argv[1:]) and return the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
-    put_first_on_path(os.getcwd())  # so a config file can import modules beside it
+    launch_dir = os.getcwd()  # relative paths in args mean this directory, also on HUP
+    put_first_on_path(launch_dir)  # so a config file can import modules from here
     try:
         cfg = Config.load(args, os.environ)
     except ConfigError as error:
@@ -29,27 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cfg.app_uri is None:
         usage = build_parser().format_usage().strip()
         return fail(f"No application module specified ({usage})")
-    prepare_import_path(cfg)
+    prepare_import_path(cfg.chdir, cfg.pythonpath)
     if cfg.check_config:
         return check_app(cfg.app_uri)
     from unicorn.arbiter import Arbiter  # imported late: nothing above needs it
-    return Arbiter(cfg).run()
 
-
-def prepare_import_path(cfg: Config) -> None:
-    """chdir first, then put the new working directory on sys.path, then pythonpath
-    entries in front of it, as gunicorn does: APP_MODULE is found relative to chdir."""
-    os.chdir(cfg.chdir)
-    put_first_on_path(cfg.chdir)
-    for entry in reversed((cfg.pythonpath or "").split(",")):
-        if entry.strip():
-            put_first_on_path(os.path.abspath(entry.strip()))
-
-
-def put_first_on_path(directory: str) -> None:
-    if directory in sys.path:
-        sys.path.remove(directory)
-    sys.path.insert(0, directory)
+    try:
+        arbiter = Arbiter(cfg, args, launch_dir)
+    except (OSError, ValueError) as error:  # a log file that cannot be opened, a bad logconfig_dict
+        return fail(f"Cannot set up logging: {error}")
+    return arbiter.run()
 
 
 def check_app(app_uri: str) -> int:

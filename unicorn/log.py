@@ -54,7 +54,7 @@ ATOMS = {
     "U": _environ("PATH_INFO"),
     "q": _environ("QUERY_STRING"),
     "H": _environ("SERVER_PROTOCOL"),
-    "b": lambda request: str(request.sent) if request.sent else "-",
+    "b": lambda request: "-" if request.sent is None else str(request.sent),  # as gunicorn
     "B": lambda request: request.sent or 0,
     "f": _environ("HTTP_REFERER"),
     "a": _environ("HTTP_USER_AGENT"),

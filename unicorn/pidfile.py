@@ -86,14 +86,27 @@ def _read_pid(path: str) -> int | None:
 
 
 def _process_exists(pid: int) -> bool:
-    """Signal 0 checks that a process exists without sending it anything."""
+    """Signal 0 checks that a process exists without sending it anything.
+
+    A zombie, a process that exited but was not yet reaped, still "exists";
+    it counts as gone. (A daemon's parent is init, and in a container the
+    process playing init may never reap it.)
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # it exists, and belongs to another user
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False  # no /proc (not Linux): trust signal 0
 
 
 def _write_atomically(path: str, content: str) -> None:

@@ -134,6 +134,10 @@ def directory(value: Any) -> str:
     return path
 
 
+def optional_directory(value: Any) -> str | None:
+    return None if value is None else directory(value)
+
+
 def user_id(value: Any) -> int | None:
     """None means: do not switch, keep the user unicorn was started as."""
     if value is None:
@@ -320,7 +324,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pidfile", ("-p", "--pid"), optional_text, None, SERVER_MECHANICS,
             "A file to write the master's process id to. By default none is written.",
             metavar="FILE"),
-    Setting("worker_tmp_dir", ("--worker-tmp-dir",), optional_text, None, SERVER_MECHANICS,
+    Setting("worker_tmp_dir", ("--worker-tmp-dir",), optional_directory, None, SERVER_MECHANICS,
             "The directory for the files that carry worker heartbeats. "
             "By default the system's temporary directory; a memory-backed one avoids disk stalls.",
             metavar="DIR"),
@@ -331,8 +335,8 @@ SETTINGS: tuple[Setting, ...] = (
             "The group, by name or number, that worker processes switch to. "
             "By default they keep the group unicorn was started with.", metavar="GROUP"),
     Setting("umask", ("-m", "--umask"), file_mode, 0, SERVER_MECHANICS,
-            "The file mode mask for files unicorn creates, Unix sockets included. "
-            "Written as in the shell, so 022 is octal.", metavar="INT"),
+            "The file mode mask for the unix socket files unicorn binds, which decides who "
+            "may connect to them. Written as in the shell, so 022 is octal.", metavar="INT"),
     Setting("pythonpath", ("--pythonpath",), optional_text, None, SERVER_MECHANICS,
             "Comma-separated directories to put at the front of the import path.",
             metavar="STRING"),

@@ -148,6 +148,9 @@ class Worker(abc.ABC):
         os.set_blocking(self.wakeup_r, False)
         os.set_blocking(self.wakeup_w, False)
         self.init_signals()
+        # The arbiter forked us with its signals blocked; with our handlers in
+        # place, let them in (any that arrived meanwhile is delivered now).
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
         self.drop_privileges()
@@ -179,9 +182,6 @@ class Worker(abc.ABC):
                        signal.SIGWINCH):
             signal.signal(signum, signal.SIG_IGN)  # meant for the arbiter only
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        # The arbiter forked us with its signals blocked; with our handlers in
-        # place, let them in (any that arrived meanwhile is delivered now).
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
     def drop_privileges(self) -> None:
         """Workers run as ``user``/``group``; the arbiter keeps its rights to bind."""
