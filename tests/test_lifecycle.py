@@ -223,3 +223,16 @@ def test_fd_bind_adopts_an_inherited_socket(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         output = process.communicate(timeout=15)[0]
     assert f"Listening at: http://127.0.0.1:{port}" in output
+
+
+def test_systemd_hears_ready_and_stopping(start_server, tmp_path):
+    """Type=notify: READY=1 once the workers are forked, STOPPING=1 on TERM."""
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(path)
+        notify.settimeout(15)
+        server = start_server("-w", "1", env={"NOTIFY_SOCKET": path}).ready()
+        assert notify.recv(1024) == b"READY=1"
+        server.signal(signal.SIGTERM)
+        assert notify.recv(1024) == b"STOPPING=1"
+        assert server.wait(10) == 0

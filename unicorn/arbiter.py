@@ -516,12 +516,16 @@ class Arbiter:
         self.listeners = []
 
     def halt(self, status: int, graceful: bool = False) -> int:
-        """Stop everything and return the process's exit status."""
-        systemd.notify(systemd.STOPPING)
+        """Stop everything and return the process's exit status.
+
+        At the end of a USR2 upgrade the new master carries on: systemd is told
+        it is now the main process, and it will rename its pidfile over ours.
+        """
+        handing_over = bool(self.reexec_pid)
+        systemd.notify(f"MAINPID={self.reexec_pid}" if handing_over else systemd.STOPPING)
         self.stop(graceful)
         self.log.info("Shutting down: Master")
-        # A new master started by USR2 will rename its pidfile over ours.
-        if self.pidfile is not None and not self.reexec_pid:
+        if self.pidfile is not None and not handing_over:
             self.pidfile.unlink()
         self.cfg.on_exit(self)
         return status

@@ -51,7 +51,8 @@ class Reloader(threading.Thread):
         for module in list(sys.modules.values()):
             path = getattr(module, "__file__", None)
             if isinstance(path, str):
-                # Python 2 era layouts ran from .pyc; the source is what people edit.
+                # A module loaded from a bare .pyc (no source beside it): watch the name
+                # its source would have, which is the file a person would edit.
                 paths.append(path[:-1] if path.endswith((".pyc", ".pyo")) else path)
         return paths + self.extra_files
 

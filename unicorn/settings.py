@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from unicorn.sockets import DEFAULT_PORT, parse_address
-
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+from unicorn.log import DEFAULT_ACCESS_FORMAT, LOG_LEVELS
+from unicorn.sockets import DEFAULT_BACKLOG, DEFAULT_PORT, parse_address
 
 
 @dataclass(frozen=True)
@@ -239,7 +238,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Repeat the flag to listen on several. "
             "When the PORT environment variable is set the default becomes 0.0.0.0:$PORT, "
             "which is what platforms such as Heroku expect.", action="append", metavar="ADDRESS"),
-    Setting("backlog", ("--backlog",), at_least(1), 2048, SERVER_SOCKET,
+    Setting("backlog", ("--backlog",), at_least(1), DEFAULT_BACKLOG, SERVER_SOCKET,
             "How many connections the kernel may queue before unicorn accepts them. "
             "Clients beyond the queue are refused, so this matters only under heavy load.",
             metavar="INT"),
@@ -349,8 +348,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("accesslog", ("--access-logfile",), optional_text, None, LOGGING,
             "The file to write one line per request to; '-' means standard output. "
             "By default no access log is written.", metavar="FILE"),
-    Setting("access_log_format", ("--access-logformat",), text,
-            '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"', LOGGING,
+    Setting("access_log_format", ("--access-logformat",), text, DEFAULT_ACCESS_FORMAT, LOGGING,
             "The format of an access log line, with gunicorn's %(name)s atoms: h is the client "
             "address, t the time, r the request line, s the status and b the body length.",
             metavar="STRING"),

@@ -1,7 +1,8 @@
 """Listening sockets: parse a bind address, then bind it or adopt one that is already bound.
 
 Book chapter: "Sockets and binding". Corresponds to gunicorn/sock.py (and util.parse_address).
-The master creates the listeners once, before forking, and every worker accepts on the same sockets.
+The master creates the listeners before forking (again on HUP, for new addresses only), and every
+worker accepts on the same sockets.
 Left out: TLS, chown of unix sockets for a worker user, binding abstract unix names, and host names
 that resolve only to IPv6 (a name is bound as IPv4; write [::1] for IPv6).
 """
@@ -179,8 +180,9 @@ class Listener:
     def close(self, unlink: bool = False) -> None:
         """Close the socket; with unlink=True also delete the unix socket file.
 
-        Only the master's final exit passes unlink=True. A master exiting after a USR2 re-exec must
-        not: its successor is accepting on the same file, and new clients find it by that name.
+        The master passes unlink=True when it exits for good, or drops an address on HUP. A master
+        exiting while the other master of a USR2 upgrade lives must not: that one is accepting on
+        the same file, and new clients find it by that name.
         """
         self.sock.close()
         path = self.address.path

@@ -28,8 +28,8 @@ def notify(state: str, environ: MutableMapping[str, str] = os.environ) -> bool:
 
     Returns False when there is no $NOTIFY_SOCKET (we are not run by systemd) or the send fails:
     notifications are best effort and a server must run the same with or without them.
-    systemd only believes its main process by default (NotifyAccess=main), so after a USR2 re-exec
-    the new master must also send MAINPID=<its pid> before the old one exits.
+    systemd only believes its main process by default (NotifyAccess=main), so at the end of a USR2
+    upgrade the old master, still the main process, names its successor with MAINPID=<pid>.
     """
     address = environ.get("NOTIFY_SOCKET")
     if not address:
