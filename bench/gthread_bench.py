@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from anchor import require_gunicorn
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-GUNICORN_VERSION = "27.0.1"
 APP = "apps:app"  # bench/apps.py, found through PYTHONPATH
 # The settings of the issue, given to both servers unchanged (plus -k and --threads).
 SETTINGS = ["-w", "2", "--keep-alive", "5", "--log-level", "warning"]
@@ -249,14 +250,7 @@ def check_tools() -> None:
     """Exit with instructions when wrk or gunicorn is missing."""
     if shutil.which("wrk") is None:
         sys.exit(WRK_MISSING)
-    try:
-        import gunicorn
-    except ImportError:
-        sys.exit(f"gunicorn is not importable; install it with: "
-                 f"pip install gunicorn=={GUNICORN_VERSION}")
-    if gunicorn.__version__ != GUNICORN_VERSION:
-        print(f"warning: gunicorn {gunicorn.__version__} is installed; the targets are "
-              f"stated against {GUNICORN_VERSION}")
+    require_gunicorn()
     try:
         import gunicorn_h1c  # noqa: F401
         print("note: gunicorn_h1c is installed, so gunicorn parses with its C extension")

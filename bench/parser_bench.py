@@ -14,12 +14,13 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 
+from anchor import GUNICORN_VERSION, require_gunicorn
+
 # Let `python bench/parser_bench.py` find unicorn in a checkout that is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from unicorn.http.parser import EndOfMessage, Request, RequestParser
 
-GUNICORN_VERSION = "27.0.1"
 TARGET_RATIO = 3.0  # the issue asks for unicorn to be at least 3x faster than gunicorn
 SECONDS_PER_MEASUREMENT = 0.2  # each repeat times enough requests to fill about this long
 
@@ -192,14 +193,7 @@ def relative(value: float, unicorn: float) -> str:
 
 def import_gunicorn() -> tuple[str, Callable[[bytes], tuple[str, str, int]]]:
     """Return gunicorn's label and parse function, or exit saying how to install it."""
-    try:
-        import gunicorn
-    except ImportError:
-        sys.exit(f"gunicorn is not importable; install it with: "
-                 f"pip install gunicorn=={GUNICORN_VERSION}")
-    if gunicorn.__version__ != GUNICORN_VERSION:
-        print(f"warning: gunicorn {gunicorn.__version__} is installed; the targets "
-              f"are stated against {GUNICORN_VERSION}")
+    gunicorn = require_gunicorn()
     return f"gunicorn {gunicorn.__version__}", make_gunicorn_parse()
 
 
