@@ -19,35 +19,34 @@ from unicorn.http import errors
 if TYPE_CHECKING:
     from unicorn.http.parser import Request
 
-# The fields that decide how a request is framed and answered.
-FRAMING_FIELDS = frozenset(["HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT"])
-# RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ].
-# A reg-name is unreserved, sub-delims or %HH characters; an IP-literal is bracketed.
-HOST_RE = re.compile(
-    r"(\[[0-9A-Fa-f:.]+\]|(?:[-!$&'()*+,;=.~0-9A-Za-z_]|%[0-9A-Fa-f]{2})*)(:[0-9]*)?"
-)
+# The fields this module reads: where the body ends, who the request is
+# for, whether the connection stays open, and what the client expects.
+FIELDS_READ_HERE = ("HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION", "EXPECT")
+# RFC 9112 §3.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ], where a
+# host is a bracketed IP-literal or a reg-name of unreserved, sub-delims and
+# %HH characters (each "%" is checked separately, which keeps the pattern
+# free of nested repetition and so of catastrophic backtracking).
+HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~0-9A-Za-z_%]*)(:[0-9]*)?")
+BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def is_valid_host(text: str) -> bool:
+    """uri-host [":" port] (RFC 3986 §3.2.2); the host part may be empty."""
+    if not HOST_RE.fullmatch(text):
+        return False
+    return "%" not in text or not BAD_PERCENT_RE.search(text)
 
 
 def apply_headers(request: Request) -> None:
     """Read the fields that change how the message is framed or answered."""
-    hosts, lengths, codings, connection, expect = [], [], [], [], []
+    found: dict[str, list[str]] = {name: [] for name in FIELDS_READ_HERE}
     for name, value in request.headers:
-        if name not in FRAMING_FIELDS:
-            continue
-        if name == "HOST":
-            hosts.append(value)
-        elif name == "CONTENT-LENGTH":
-            lengths.append(value)
-        elif name == "TRANSFER-ENCODING":
-            codings.append(value)
-        elif name == "CONNECTION":
-            connection.append(value)
-        elif name == "EXPECT":
-            expect.append(value)
-    check_host(request, hosts)
-    set_framing(request, lengths, codings)
-    set_keep_alive(request, connection)
-    set_expectation(request, expect)
+        if name in found:
+            found[name].append(value)
+    check_host(request, found["HOST"])
+    set_framing(request, found["CONTENT-LENGTH"], found["TRANSFER-ENCODING"])
+    set_keep_alive(request, found["CONNECTION"])
+    set_expectation(request, found["EXPECT"])
 
 
 def check_host(request: Request, hosts: list[str]) -> None:
@@ -58,7 +57,7 @@ def check_host(request: Request, hosts: list[str]) -> None:
         if request.version == "HTTP/1.1":
             raise errors.InvalidHost("HTTP/1.1 request without a Host header")
         return
-    if not HOST_RE.fullmatch(hosts[0]):
+    if not is_valid_host(hosts[0]):
         raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
     # §3.2.2: with an absolute-form target, its authority wins over Host.
     if request.host is None:

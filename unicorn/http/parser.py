@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from unicorn.http import errors
-from unicorn.http.framing import HOST_RE, apply_headers
+from unicorn.http.framing import apply_headers, is_valid_host
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -31,7 +31,11 @@ ABSOLUTE_FORM_RE = re.compile(r"([A-Za-z][-+.A-Za-z0-9]*)://([^/?#@]+)([/?#].*)?
 AUTHORITY_FORM_RE = re.compile(r"[^/?#@]+:[0-9]+")
 # RFC 9110 §5.5: no control characters but HTAB anywhere in a head, and
 # (RFC 9112 §2.2) CR and LF only together, as the CRLF that ends a line.
-CONTROLS = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
+# One translate() marks them: every byte maps to 1, except the controls a
+# head may not hold (all but HTAB, CR and LF), which map to 0.
+CONTROL_MARKS = bytes(
+    0 if (byte < 0x20 and byte not in b"\t\r\n") or byte == 0x7f else 1 for byte in range(256)
+)
 # RFC 9110 §5.6.4 quoted-string, and RFC 9112 §7.1.1 chunk extensions.
 QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
@@ -41,7 +45,6 @@ CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
 BARE_LINE_END_RE = re.compile(rb"(?<!\r)\n|\r[^\n]")
-LINE_BREAK_RE = re.compile(rb"[\r\n]")
 # RFC 9110 §6.5.1: fields that frame, route or authenticate the message
 # cannot be sent after the body, where a proxy may not look at them.
 FORBIDDEN_TRAILERS = frozenset(
@@ -186,8 +189,10 @@ class RequestParser:
         head = bytes(buffer[:end])
         del buffer[: end + 4]
         self._check_request_line_length(head)
-        check_characters(head)
-        request = self._parse_head(head.decode("latin-1"))
+        request_line, *field_lines = split_lines(head)
+        request = parse_request_line(request_line)
+        request.headers = parse_fields(field_lines, self.limits)
+        apply_headers(request)
         self._start_body(request)
         return request
 
@@ -213,17 +218,13 @@ class RequestParser:
     def _check_request_line_length(self, data: bytes) -> None:
         """414 past limit_request_line. The line is measured to its first CR or
         LF, so the answer is the same however the bytes were split."""
-        line_end = LINE_BREAK_RE.search(data)
-        length = line_end.start() if line_end else len(data)
+        length = len(data)
+        for line_break in (b"\r", b"\n"):
+            found = data.find(line_break, 0, length)
+            if found != -1:
+                length = found
         if length > self.limits.request_line:
             raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
-
-    def _parse_head(self, head: str) -> Request:
-        request_line, _, field_block = head.partition("\r\n")
-        request = parse_request_line(request_line)
-        request.headers = parse_fields(field_block, self.limits)
-        apply_headers(request)
-        return request
 
     # -- the body ---------------------------------------------------------
 
@@ -291,10 +292,9 @@ class RequestParser:
         if end == -1:
             self._check_incomplete_section(errors.HeadersTooLarge("trailer section too large"))
             return self._need_data()
-        field_block = bytes(self.buffer[:end])
+        section = bytes(self.buffer[:end])
         del self.buffer[: end + 4]
-        check_characters(field_block)
-        trailers = parse_fields(field_block.decode("latin-1"), self.limits)
+        trailers = parse_fields(split_lines(section), self.limits)
         for name, _ in trailers:
             if name in FORBIDDEN_TRAILERS:
                 raise errors.InvalidHeader(f"{name} is not allowed in a trailer")
@@ -356,7 +356,7 @@ def split_target(method: str, target: str) -> tuple[str, str, str | None]:
 
 def is_authority(authority: str) -> bool:
     """host [":" port] with a host that is not empty (RFC 9110 §4.2.1)."""
-    return bool(HOST_RE.fullmatch(authority)) and not authority.startswith(":")
+    return is_valid_host(authority) and not authority.startswith(":")
 
 
 def split_path(target: str) -> tuple[str, str]:
@@ -366,29 +366,35 @@ def split_path(target: str) -> tuple[str, str]:
     return path, query
 
 
-def check_characters(head: bytes) -> None:
-    """Refuse control characters and lone CR or LF in one pass over the head."""
-    lines = head.replace(b"\r\n", b"")
-    if len(lines.translate(None, CONTROLS)) == len(lines):
-        return
-    if b"\r" in lines or b"\n" in lines:
+def split_lines(section: bytes) -> list[str]:
+    """A head or trailer section as latin-1 lines, split at CRLF.
+
+    Refuses control characters (RFC 9110 §5.5) and any CR or LF that is not
+    part of a CRLF (RFC 9112 §2.2): with n line breaks there must be exactly
+    n of each.
+    """
+    if 0 in section.translate(CONTROL_MARKS):
+        raise errors.InvalidHeader("control character in request head (RFC 9110 §5.5)")
+    text = section.decode("latin-1")
+    lines = text.split("\r\n")
+    breaks = len(lines) - 1
+    if text.count("\r") != breaks or text.count("\n") != breaks:
         raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
-    raise errors.InvalidHeader("control character in request head (RFC 9110 §5.5)")
+    return lines
 
 
-def parse_fields(block: str, limits: Limits) -> list[tuple[str, str]]:
-    """Parse CRLF-separated field lines into (UPPER NAME, value) pairs (RFC 9112 §5).
+def parse_fields(lines: list[str], limits: Limits) -> list[tuple[str, str]]:
+    """Parse field lines into (UPPER NAME, value) pairs (RFC 9112 §5).
 
-    The caller has already refused control characters, so each line only
+    split_lines has already refused control characters, so each line only
     needs a token before its colon: field-line = field-name ":" OWS value OWS.
     """
-    if not block:
+    if not lines:
         return []
-    lines = block.split("\r\n")
     if len(lines) > limits.fields:
         raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
-    if len(block) + 2 > limits.field_size:
-        check_field_sizes(lines, limits.field_size)
+    if max(map(len, lines)) + 2 > limits.field_size:
+        raise errors.HeadersTooLarge(f"header line longer than {limits.field_size} bytes")
     fields = []
     for line in lines:
         name, colon, value = line.partition(":")
@@ -400,12 +406,6 @@ def parse_fields(block: str, limits: Limits) -> list[tuple[str, str]]:
         if "_" not in name:
             fields.append((name.upper(), value.strip(" \t")))
     return fields
-
-
-def check_field_sizes(lines: list[str], field_size: int) -> None:
-    for line in lines:
-        if len(line) + 2 > field_size:
-            raise errors.HeadersTooLarge(f"header line longer than {field_size} bytes")
 
 
 def invalid_field(line: str) -> errors.HTTPError:
