@@ -27,6 +27,8 @@ from unicorn.workers.base import Connection, Worker
 TICK = 1.0
 # How long a closing connection may take to send us its FIN (see close_gently).
 LINGER = 2.0
+# How long a worker with no free thread waits before accepting again (see accept).
+ACCEPT_PAUSE = 0.002
 # Leave this long before graceful_timeout, when the arbiter sends SIGKILL.
 GRACE_MARGIN = 0.5
 # The most bytes taken from a socket at once.
@@ -94,6 +96,7 @@ class ThreadWorker(Worker):
         self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
         self.clients: set[Client] = set()
         self.accepting = False
+        self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
         self.log.explain(
             f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
             f"every connection; {self.cfg.threads} thread(s) run the app, and a connection "
@@ -115,9 +118,14 @@ class ThreadWorker(Worker):
     def run_once(self, until: float = math.inf) -> None:
         """One turn: beat, close what expired, sleep until an event or deadline, act."""
         self.notify()
-        self.set_accepting(self.alive and len(self.clients) < self.cfg.worker_connections)
+        now = time.monotonic()
+        paused = now < self.accept_paused_until
+        self.set_accepting(self.alive and not paused
+                           and len(self.clients) < self.cfg.worker_connections)
         next_deadline = self.close_expired()
-        timeout = min(next_deadline, until, time.monotonic() + TICK) - time.monotonic()
+        if paused:
+            next_deadline = min(next_deadline, self.accept_paused_until)
+        timeout = min(next_deadline, until, now + TICK) - time.monotonic()
         for key, _ in self.selector.select(max(timeout, 0)):
             key.data()  # what to do when this fd is readable, set when it was registered
         self.take_back_returned()
@@ -192,6 +200,12 @@ class ThreadWorker(Worker):
         client = Client(conn)
         self.clients.add(client)
         self.wait_for_request(client, kept_alive=False)
+        if len(self.clients) >= self.cfg.threads:
+            # Every thread may be busy: give a sibling with free threads the
+            # next connection. Keep-alive connections stay where they land, so
+            # a burst collected by whichever worker woke first would otherwise
+            # be served by that worker alone for as long as it lasts.
+            self.accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
     # -- reading request heads, in the main thread -----------------------------
 
