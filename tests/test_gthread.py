@@ -347,3 +347,15 @@ def test_int_exits_at_once_with_a_request_in_flight(start_server):
     assert time.monotonic() - started < 1.5
     assert "was sent SIGKILL" not in server.output
     client.close()
+
+
+def test_a_burst_of_keep_alive_clients_is_spread_over_the_workers(start_server):
+    server = start_server("-k", "gthread", "--threads", "2", "-w", "2",
+                          app="server_apps:pid").ready(workers=2)
+    clients = [Client(server.port) for _ in range(8)]
+    try:
+        served_by = [int(client.get("/").body) for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+    assert set(served_by) == set(server.worker_pids()), served_by
