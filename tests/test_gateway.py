@@ -122,6 +122,7 @@ def test_streaming_response_is_chunked_on_http_1_1(start_server):
     assert b"Transfer-Encoding: chunked\r\n" in response
     assert body_of(response) == b"7\r\npart 0\n\r\n7\r\npart 1\n\r\n7\r\npart 2\n\r\n0\r\n\r\n"
     old = server.request(b"GET / HTTP/1.0\r\n\r\n")
+    assert old.startswith(b"HTTP/1.1 200 OK\r\n")  # RFC 9112 §2.3: our version, not theirs
     assert b"Transfer-Encoding" not in old
     assert body_of(old) == b"part 0\npart 1\npart 2\n"
 

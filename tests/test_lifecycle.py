@@ -199,7 +199,7 @@ def _answers(port: int) -> bool:
 
     try:
         return exchange(("127.0.0.1", port), b"GET / HTTP/1.0\r\n\r\n", timeout=2).startswith(
-            b"HTTP/1.0 200")
+            b"HTTP/1.1 200")
     except OSError:
         return False
 

@@ -291,7 +291,10 @@ class Response:
                 self.chunked = True
             else:
                 self.keep_alive = False  # HTTP/1.0: the close marks the end
-        lines = [f"{self.request.version} {self.status}\r\n"]
+        # RFC 9112 §2.3: answer with the highest 1.x version we speak, whatever
+        # 1.x the client used (gunicorn echoes the request's); the framing
+        # above still follows what an HTTP/1.0 client understands.
+        lines = [f"HTTP/1.1 {self.status}\r\n"]
         lines += [f"{name}: {value}\r\n" for name, value in self.headers]
         if self.content_length is not None:
             lines.append(f"Content-Length: {self.content_length}\r\n")
