@@ -37,6 +37,12 @@ def is_valid_host(text: str) -> bool:
     return "%" not in text or not BAD_PERCENT_RE.search(text)
 
 
+def list_members(values: list[str]) -> list[str]:
+    """The members of a comma-separated list, which may be spread over several
+    fields (RFC 9110 §5.6.1, §5.3): stripped of OWS and lower-cased."""
+    return [member.strip(" \t").lower() for value in values for member in value.split(",")]
+
+
 def apply_headers(request: Request) -> None:
     """Read the fields that change how the message is framed or answered."""
     found: dict[str, list[str]] = {name: [] for name in FIELDS_READ_HERE}
@@ -94,7 +100,7 @@ def check_transfer_codings(values: list[str]) -> None:
     Empty list members, which RFC 9110 §5.6.1 would let us skip, are refused
     here: "chunked," is read differently by different proxies.
     """
-    codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
+    codings = list_members(values)
     if "" in codings or codings[-1] != "chunked" or codings.count("chunked") > 1:
         raise errors.InvalidFraming("Transfer-Encoding must end with a single chunked")
     if len(codings) > 1:
@@ -103,7 +109,7 @@ def check_transfer_codings(values: list[str]) -> None:
 
 def parse_content_length(values: list[str]) -> int:
     """Content-Length = 1*DIGIT (RFC 9110 §8.6); repeated values must all agree."""
-    found = {v.strip(" \t") for value in values for v in value.split(",")}
+    found = set(list_members(values))
     if len(found) != 1:
         raise errors.InvalidFraming("Content-Length values disagree")
     text = found.pop()
@@ -114,7 +120,7 @@ def parse_content_length(values: list[str]) -> int:
 
 def set_keep_alive(request: Request, values: list[str]) -> None:
     """Connection is a comma-separated list of tokens (RFC 9110 §7.6.1)."""
-    options = {v.strip(" \t").lower() for value in values for v in value.split(",")}
+    options = set(list_members(values))
     if request.version == "HTTP/1.1":
         request.keep_alive = "close" not in options
     else:
@@ -128,7 +134,7 @@ def set_expectation(request: Request, values: list[str]) -> None:
     """
     if not values:
         return
-    members = {v.strip(" \t").lower() for value in values for v in value.split(",")} - {""}
+    members = set(list_members(values)) - {""}
     unknown = sorted(members - {"100-continue"})
     if unknown or not members:
         raise errors.ExpectationFailed(f"cannot meet expectation {(unknown or [''])[0][:40]!r}")

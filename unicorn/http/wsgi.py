@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 
 from unicorn import SERVER_SOFTWARE
 from unicorn.http.body import Body
+from unicorn.http.framing import list_members
 from unicorn.http.parser import TOKEN_RE, Request
 
 # "NNN Reason": a reason of latin-1 text without control characters.
@@ -248,7 +249,7 @@ class Response:
             if lower == "content-length":
                 self.content_length = parse_response_length(value)
                 continue  # written by _head, once, whatever the app repeated
-            if lower == "connection" and "close" in tokens(value):
+            if lower == "connection" and "close" in list_members([value]):
                 self.keep_alive = False
             if lower not in HOP_BY_HOP:
                 kept.append((name, value))
@@ -372,11 +373,6 @@ def check_status(status: str) -> int:
         # 1xx responses are interim: only the server sends them (100 Continue).
         raise InvalidResponse(f"the application cannot send the interim status {status!r}")
     return int(status[:3])
-
-
-def tokens(value: str) -> set[str]:
-    """A comma-separated list of tokens, lower-cased (RFC 9110 §5.6.1)."""
-    return {token.strip(" \t").lower() for token in value.split(",")}
 
 
 def check_header(name: str, value: str) -> None:

@@ -259,10 +259,7 @@ class Worker(abc.ABC):
     def reject(self, conn: Connection, error: errors.HTTPError) -> None:
         """Answer a request the parser refused, then close: nothing after it is trusted."""
         self.log.debug("Invalid request from %s: %s", conn.client, error)
-        try:
-            conn.sock.sendall(error_response(error.status, error.reason, str(error)))
-        except OSError:
-            pass
+        send_error(conn, error.status, error.reason, str(error))
 
     # -- one request ----------------------------------------------------
 
@@ -340,10 +337,7 @@ class Worker(abc.ABC):
         """A 500 is possible only while no byte of the response has been sent."""
         if response is not None and response.headers_sent:
             return
-        try:
-            conn.sock.sendall(error_response(500, "Internal Server Error"))
-        except OSError:
-            pass
+        send_error(conn, 500, "Internal Server Error")
         if response is not None:
             response.status, response.status_code = "500 Internal Server Error", 500
 
@@ -356,3 +350,11 @@ class Worker(abc.ABC):
             self.cfg.post_request(self, request, environ, response)
         except Exception:
             self.log.exception("Exception in post_request hook or access log")
+
+
+def send_error(conn: Connection, status: int, reason: str, message: str = "") -> None:
+    """Send a short error response; a client that is already gone is not an error."""
+    try:
+        conn.sock.sendall(error_response(status, reason, message))
+    except OSError:
+        pass

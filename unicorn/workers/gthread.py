@@ -340,13 +340,9 @@ class ThreadWorker(Worker):
         return next_deadline
 
     def close_gently(self, client: Client) -> None:
-        """Shut our side, then read and discard until the client's FIN (RFC 9112 §9.6).
-
-        close() with unread bytes in the kernel's receive buffer makes the
-        kernel send RST and throw away whatever part of our response it has
-        not sent yet. After shutdown(SHUT_WR) the client gets all of it, then
-        end-of-file; we close once the client has closed too, or after LINGER
-        seconds. The waiting happens in the selector: it costs no thread.
+        """Connection.close_gently (see there for why), done without blocking:
+        shut our side, then let the selector discard what the client still
+        sends until its FIN, or LINGER seconds. The waiting costs no thread.
         """
         sock = client.conn.sock
         if client.phase is Phase.READING:
