@@ -3,8 +3,11 @@
 import os
 import signal
 import socket
+import sys
 import threading
 import time
+
+import pytest
 
 from tests.server import alive, body_of, exchange, status_of, wait_until
 
@@ -88,10 +91,11 @@ def _connections_accepted(server) -> int:
     return sum(1 for row in rows if row[1].endswith(port_hex) and row[3] == "01")
 
 
-def test_int_stops_quickly(start_server):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGQUIT])
+def test_int_stops_quickly(start_server, signum):
     server = start_server("-w", "2").ready(workers=2)
     workers = server.worker_pids()
-    server.signal(signal.SIGINT)
+    server.signal(signum)
     assert server.wait(10) == 0
     wait_until(lambda: not any(alive(pid) for pid in workers), 5, "workers outlived the master")
 
@@ -244,3 +248,12 @@ def test_hup_with_a_broken_config_keeps_the_server_running(start_server, tmp_pat
     server.signal(signal.SIGHUP)
     wait_until(lambda: len(server.worker_pids()) == 3 and not before & set(server.worker_pids()),
                15, "a fixed config was not applied on the next HUP")
+
+
+def test_max_requests_jitter_spreads_the_restarts():
+    from unicorn.workers.base import Worker
+
+    budgets = {Worker._request_budget(100, 20) for _ in range(200)}
+    assert min(budgets) >= 100 and max(budgets) <= 120
+    assert len(budgets) > 5  # workers started together do not all restart together
+    assert Worker._request_budget(0, 20) == sys.maxsize  # 0: never restart
