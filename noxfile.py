@@ -1,4 +1,5 @@
-"""Tasks for developers: `nox` runs the tests and the linter; `nox -s bench` the benchmarks.
+"""Tasks for developers: `nox` runs the tests and the linter; `nox -s docs` builds the book;
+`nox -s bench` runs the benchmarks.
 
 Arguments after `--` go to pytest (tests) or to both benchmark scripts (bench),
 for example `nox -s bench -- --quick`.
@@ -23,7 +24,20 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "unicorn", "tests", "bench")
+    session.run("ruff", "check", "unicorn", "tests", "bench", "book", "conf.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the book into book/_build/html, with warnings as errors and nitpicky references.
+
+    The diagrams need graphviz's `dot` (Debian package `graphviz`).
+    """
+    if shutil.which("dot") is None:
+        session.error("The book's diagrams need graphviz: `apt-get install -y graphviz`.")
+    session.install(".[docs]")
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-n", "-c", ".",
+                "-b", "html", "book", "book/_build/html", *session.posargs)
 
 
 @nox.session
