@@ -20,8 +20,9 @@ from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body
+from unicorn.http.environ import build_environ, forwarded_scheme
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
-from unicorn.http.wsgi import Response, build_environ, error_response, forwarded_scheme, run_app
+from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
 
@@ -89,6 +90,7 @@ class Worker(abc.ABC):
     """A worker process. Built in the arbiter; everything after ``start`` runs in the child."""
 
     multithread = False  # wsgi.multithread
+    keeps_connections = False  # can a connection carry several requests? (offers_keep_alive)
 
     def __init__(self, age: int, ppid: int, listeners: list, app, cfg, log) -> None:
         self.age = age  # spawn order: the arbiter stops the oldest first
@@ -263,16 +265,27 @@ class Worker(abc.ABC):
 
     # -- one request ----------------------------------------------------
 
-    def handle_request(self, conn: Connection, request: Request, keep_alive: bool) -> bool:
+    def offers_keep_alive(self) -> bool:
+        """Does the worker offer to keep this connection open after the response?
+
+        Only a worker class that can wait on idle connections does (gthread,
+        not sync), only with a ``keepalive`` setting above 0, and only while
+        the worker is not stopping. Response.keep_alive adds the other rules.
+        """
+        return self.keeps_connections and self.cfg.keepalive > 0 and self.alive
+
+    def handle_request(self, conn: Connection, request: Request) -> bool:
         """Serve one request; return True if the connection may carry another."""
         self.count_request()
         response = None
         environ = {}
         start = time.monotonic()
         try:
-            environ, response, body = self.prepare(conn, request, keep_alive and self.alive)
+            environ, response, body = self.prepare(conn, request)
             self.cfg.pre_request(self, request)
             run_app(self.wsgi, environ, response)
+            # The last keep-alive rule (see Response.keep_alive): the request's
+            # body is read to its end, so the next request's bytes come next.
             # Our Body, not environ["wsgi.input"]: middleware may have replaced that.
             return response.keep_alive and body.drain()
         except CLIENT_GONE as error:
@@ -293,11 +306,10 @@ class Worker(abc.ABC):
         finally:
             self.after_request(request, environ, response, time.monotonic() - start)
 
-    def prepare(self, conn: Connection, request: Request,
-                keep_alive: bool) -> tuple[dict, Response, Body]:
+    def prepare(self, conn: Connection, request: Request) -> tuple[dict, Response, Body]:
         """Build the environ, the response writer and the body reader for one request."""
         send = conn.sock.sendall
-        response = Response(request, send, self.sendfile_for(conn), keep_alive)
+        response = Response(request, send, self.sendfile_for(conn), self.offers_keep_alive())
         body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
         environ = build_environ(
             request,

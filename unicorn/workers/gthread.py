@@ -53,7 +53,7 @@ class Client:
     conn: Connection
     phase: Phase = Phase.READING
     since: float = 0.0  # time.monotonic() of accept, of the return from a thread, or of the close
-    kept_alive: bool = False  # True once a response was sent and the connection kept
+    keep_alive: bool = False  # True once a response was sent and the connection kept
 
 
 class ThreadWorker(Worker):
@@ -76,6 +76,7 @@ class ThreadWorker(Worker):
     """
 
     multithread = True  # wsgi.multithread: the app runs in several threads at once
+    keeps_connections = True  # idle connections wait in the selector, not in a thread
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -199,7 +200,7 @@ class ThreadWorker(Worker):
         conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
         client = Client(conn)
         self.clients.add(client)
-        self.wait_for_request(client, kept_alive=False)
+        self.wait_for_request(client, keep_alive=False)
         if len(self.clients) >= self.cfg.threads:
             # Every thread may be busy: give a sibling with free threads the
             # next connection. Keep-alive connections stay where they land, so
@@ -209,9 +210,9 @@ class ThreadWorker(Worker):
 
     # -- reading request heads, in the main thread -----------------------------
 
-    def wait_for_request(self, client: Client, kept_alive: bool) -> None:
+    def wait_for_request(self, client: Client, keep_alive: bool) -> None:
         """Park a connection in the selector until a whole request head is in."""
-        client.phase, client.since, client.kept_alive = Phase.READING, time.monotonic(), kept_alive
+        client.phase, client.since, client.keep_alive = Phase.READING, time.monotonic(), keep_alive
         client.conn.sock.setblocking(False)
         self.selector.register(client.conn.sock, selectors.EVENT_READ,
                                partial(self.read_head, client))
@@ -257,8 +258,7 @@ class ThreadWorker(Worker):
         try:
             conn.sock.settimeout(self.cfg.timeout or None)  # blocking, with a limit
             while request is not None:
-                allowed = self.alive and self.cfg.keepalive > 0
-                keep_alive = self.handle_request(conn, request, keep_alive=allowed)
+                keep_alive = self.handle_request(conn, request)
                 request = self.buffered_request(conn) if keep_alive else None
         except errors.HTTPError as error:  # the pipelined head was malformed
             self.reject(conn, error)
@@ -297,8 +297,8 @@ class ThreadWorker(Worker):
                 client, keep_alive = self.returned.get_nowait()
             except queue.Empty:
                 return
-            if keep_alive and self.alive:
-                self.wait_for_request(client, kept_alive=True)
+            if keep_alive and self.alive:  # the worker may have begun to stop meanwhile
+                self.wait_for_request(client, keep_alive=True)
             else:
                 self.close_gently(client)
 
@@ -314,7 +314,7 @@ class ThreadWorker(Worker):
             return math.inf  # the socket timeout bounds it, in the thread
         if client.phase is Phase.CLOSING:
             return client.since + LINGER
-        if client.kept_alive and client.conn.parser.between_requests:
+        if client.keep_alive and client.conn.parser.between_requests:
             return client.since + self.cfg.keepalive
         return client.since + (self.cfg.timeout or math.inf)
 

@@ -76,5 +76,5 @@ class SyncWorker(Worker):
             return True  # the client vanished or stalled before sending a request
         if request is None:
             return True
-        self.handle_request(conn, request, keep_alive=False)
+        self.handle_request(conn, request)  # never kept alive: keeps_connections is False
         return conn.parser.between_requests
