@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from unicorn.http import errors
-from unicorn.http.framing import apply_headers, is_valid_host
+from unicorn.http.framing import is_valid_host, read_framing_fields
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -88,9 +88,10 @@ class Request:
     query: str
     version: str  # "HTTP/1.0" or "HTTP/1.1"
     headers: list[tuple[str, str]]  # (UPPER-CASE NAME, value), in order
+    # The rest is what framing.read_framing_fields found in the headers:
     host: str | None = None  # from the target when absolute-form, else Host
-    keep_alive: bool = True
-    expect_continue: bool = False
+    keep_alive: bool = True  # the client's wish; Response.keep_alive decides
+    expect_continue: bool = False  # send 100 Continue before reading the body
     content_length: int | None = None  # None with chunked; 0 when no body
     chunked: bool = False
 
@@ -109,14 +110,16 @@ class EndOfMessage:
     trailers: list[tuple[str, str]] = field(default_factory=list)
 
 
-class Signal(enum.Enum):
+class Sentinel(enum.Enum):
+    """The two events that carry no data. (Not OS signals: nothing here is asynchronous.)"""
+
     NEED_DATA = "feed me more bytes, then ask again"
     CLOSED = "the peer closed the connection between requests"
 
 
-NEED_DATA = Signal.NEED_DATA
-CLOSED = Signal.CLOSED
-Event = Request | Data | EndOfMessage | Signal
+NEED_DATA = Sentinel.NEED_DATA
+CLOSED = Sentinel.CLOSED
+Event = Request | Data | EndOfMessage | Sentinel
 
 
 class RequestParser:
@@ -165,7 +168,7 @@ class RequestParser:
         """True when no part of a request has been received yet (keep-alive idle)."""
         return self._step == self._read_head and not self.buffer
 
-    def _need_data(self) -> Signal:
+    def _need_data(self) -> Sentinel:
         if self.peer_closed:
             raise errors.IncompleteRequest("connection closed in the middle of a request")
         return NEED_DATA
@@ -190,9 +193,16 @@ class RequestParser:
         del buffer[: end + 4]
         self._check_request_line_length(head)
         request_line, *field_lines = split_lines(head)
-        request = parse_request_line(request_line)
-        request.headers = parse_fields(field_lines, self.limits)
-        apply_headers(request)
+        method, target, version = parse_request_line(request_line)
+        path, query, target_host = split_target(method, target)
+        headers = parse_fields(field_lines, self.limits)
+        fields = read_framing_fields(version, target_host, headers)
+        request = Request(
+            method=method, target=target, path=path, query=query, version=version,
+            headers=headers, host=fields.host, keep_alive=fields.keep_alive,
+            expect_continue=fields.expect_continue, content_length=fields.content_length,
+            chunked=fields.chunked,
+        )
         self._start_body(request)
         return request
 
@@ -318,8 +328,11 @@ class RequestParser:
         return EndOfMessage(trailers)
 
 
-def parse_request_line(line: str) -> Request:
-    """request-line = method SP request-target SP HTTP-version (RFC 9112 §3)."""
+def parse_request_line(line: str) -> tuple[str, str, str]:
+    """request-line = method SP request-target SP HTTP-version (RFC 9112 §3).
+
+    Returns (method, target, version), each checked.
+    """
     parts = line.split(" ")
     if len(parts) != 3:
         raise errors.InvalidRequestLine(f"invalid request line {line[:80]!r}")
@@ -330,8 +343,7 @@ def parse_request_line(line: str) -> Request:
         raise errors.InvalidVersion(f"unsupported version {version[:20]!r}")
     if not TARGET_RE.fullmatch(target):
         raise errors.InvalidTarget("request target is not printable ASCII")
-    path, query, host = split_target(method, target)
-    return Request(method, target, path, query, version, [], host)
+    return method, target, version
 
 
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
