@@ -25,6 +25,7 @@ from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParse
 from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
+from unicorn.sockets import Listener
 
 # The exceptions that mean "the client went away", not "the server broke".
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -92,11 +93,11 @@ class Worker(abc.ABC):
     multithread = False  # wsgi.multithread
     keeps_connections = False  # can a connection carry several requests? (offers_keep_alive)
 
-    def __init__(self, age: int, ppid: int, listeners: list, app, cfg, log) -> None:
+    def __init__(self, age: int, ppid: int, listeners: list[Listener], app, cfg, log) -> None:
         self.age = age  # spawn order: the arbiter stops the oldest first
         self.ppid = ppid  # the arbiter's pid; if our parent changes, it died
         self.listeners = listeners
-        self.wsgi = app  # the app when preloaded in the arbiter, else None
+        self.app = app  # the WSGI app when preloaded in the arbiter, else None until boot
         self.cfg = cfg
         self.log = log
         self.pid: int | None = None
@@ -156,8 +157,8 @@ class Worker(abc.ABC):
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
         self.drop_privileges()
-        if self.wsgi is None:
-            self.wsgi = load_app(self.cfg.app_uri)
+        if self.app is None:
+            self.app = load_app(self.cfg.app_uri)
         if self.cfg.reload:
             # Started after the app is imported, so its modules are among those watched.
             Reloader(self.reload_changed, self.cfg.reload_extra_files).start()
@@ -219,10 +220,6 @@ class Worker(abc.ABC):
 
     # -- helpers for run() ----------------------------------------------
 
-    def notify(self) -> None:
-        """Tell the arbiter we are alive (the heartbeat)."""
-        self.heartbeat.beat()
-
     def reload_changed(self, path: str) -> None:
         """--reload: a source file changed; exit, and the arbiter forks a fresh worker."""
         self.log.info("Worker reloading: %s modified", path)
@@ -283,7 +280,7 @@ class Worker(abc.ABC):
         try:
             environ, response, body = self.prepare(conn, request)
             self.cfg.pre_request(self, request)
-            run_app(self.wsgi, environ, response)
+            run_app(self.app, environ, response)
             # The last keep-alive rule (see Response.keep_alive): the request's
             # body is read to its end, so the next request's bytes come next.
             # Our Body, not environ["wsgi.input"]: middleware may have replaced that.

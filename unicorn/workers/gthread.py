@@ -21,6 +21,7 @@ from functools import partial
 
 from unicorn.http import errors
 from unicorn.http.parser import CLOSED, NEED_DATA, Request
+from unicorn.sockets import Listener
 from unicorn.workers.base import Connection, Worker
 
 # The longest the main loop sleeps: the heart beats at least this often.
@@ -83,6 +84,14 @@ class ThreadWorker(Worker):
         # count_request() runs in pool threads; "+= 1" is read, add, write, and
         # two threads interleaving them would lose a count.
         self.count_lock = threading.Lock()
+        # The main loop's state. The selector and the pool hold fds and
+        # threads, so they are made in the child, by run(); never before fork.
+        self.selector: selectors.BaseSelector | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
+        self.clients: set[Client] = set()  # every open connection, whoever holds it
+        self.accepting = False  # are the listeners in the selector?
+        self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
 
     def count_request(self) -> None:
         with self.count_lock:
@@ -94,10 +103,6 @@ class ThreadWorker(Worker):
         """Serve until told to stop, let requests in flight finish, then clean up."""
         self.selector = selectors.DefaultSelector()
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="unicorn-thread")
-        self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
-        self.clients: set[Client] = set()
-        self.accepting = False
-        self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
         self.log.explain(
             f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
             f"every connection; {self.cfg.threads} thread(s) run the app, and a connection "
@@ -118,7 +123,7 @@ class ThreadWorker(Worker):
 
     def run_once(self, until: float = math.inf) -> None:
         """One turn: beat, close what expired, sleep until an event or deadline, act."""
-        self.notify()
+        self.heartbeat.beat()  # tell the arbiter this worker is alive
         now = time.monotonic()
         paused = now < self.accept_paused_until
         self.set_accepting(self.alive and not paused
@@ -180,7 +185,7 @@ class ThreadWorker(Worker):
                 "Threads and keep-alive",
             )
 
-    def accept(self, listener) -> None:
+    def accept(self, listener: Listener) -> None:
         """Take one waiting connection, then go back to the selector.
 
         One at a time on purpose: every worker is woken by a new connection,
