@@ -2,9 +2,12 @@
 
 It opens the listening sockets, forks the workers, and then only sleeps,
 wakes for a signal or a heartbeat check, and acts. It never touches a client.
-Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and
-timeouts"; gunicorn: gunicorn/arbiter.py. USR2 lives in upgrade.py. Left out:
-statsd and the control socket.
+All of the arbiter's state is written here; USR2's steps live in upgrade.py,
+which returns what the arbiter keeps.
+
+Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and timeouts".
+gunicorn: gunicorn/arbiter.py.
+Left out: statsd and the control socket.
 """
 
 import os

@@ -1,9 +1,12 @@
 """Settings: the one table in which every setting is described, once.
 
-The command line, the config file, --print-config and the book's settings reference are all
-generated from it. Chapter "Configuration" reads this module; it corresponds to the Setting
-classes of gunicorn/config.py. Left out: SSL, statsd, syslog and reload-engine settings, and
-hooks named by dotted strings. How the table is loaded lives in unicorn.config.
+The command line, the config file, --print-config and the book's settings
+reference are all generated from it. How the table is loaded lives in
+unicorn.config.
+
+Explained in the chapter "Configuration".
+gunicorn: the Setting classes of gunicorn/config.py.
+Left out: SSL, statsd, syslog and reload-engine settings, and hooks named by dotted strings.
 """
 
 from __future__ import annotations

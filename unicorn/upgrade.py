@@ -1,12 +1,15 @@
 """USR2: replace the running master with a new one, without closing a socket.
 
-The old master forks a child that execs a fresh ``python -m unicorn`` with the
-same command line; the listening sockets survive the exec because their file
-descriptors are passed down (``UNICORN_FD``). Both masters serve until the
-operator sends TERM to the old one; then the new one takes the usual pidfile
-name. Explained in the chapter "Upgrading without downtime"; gunicorn: reexec
-and maybe_promote_master in gunicorn/arbiter.py. Left out: changing the bind
-addresses in the same step (the new master keeps the sockets it inherits).
+The old master forks a child that execs a fresh ``python -m unicorn`` with
+the same command line; the listening sockets survive the exec because their
+file descriptors are passed down (``UNICORN_FD``). Both masters serve until
+the operator sends TERM to the old one; then the new one takes the usual
+pidfile name. These functions return what the arbiter stores.
+
+Explained in the chapter "Reloads and upgrades".
+gunicorn: reexec and maybe_promote_master in gunicorn/arbiter.py.
+Left out: changing the bind addresses in the same step (the new master keeps
+the sockets it inherits).
 """
 
 import os

@@ -4,9 +4,10 @@
 the connection's addresses and the settings; the body is a ``Body`` object,
 read only when the app asks. ``forwarded_scheme`` decides "http" or "https"
 from a proxy that is trusted to say so.
+
 Explained in the chapter "The WSGI gateway".
 gunicorn: gunicorn/http/wsgi.py (its environ half).
-Left out: the PROXY protocol and SCRIPT_NAME from a header.
+Left out: the PROXY protocol.
 """
 
 import io

@@ -3,10 +3,11 @@
 The parser checks syntax; this module reads the few fields that decide how
 the bytes after the head are framed and how the request is answered. This is
 where request smuggling is stopped, so every rule cites RFC 9112 or 9110.
-Explained in the chapter "Parsing HTTP/1.1"; gunicorn: the second half of
-gunicorn/http/message.py. Left out: transfer codings other than chunked, and
-any leniency about framing; where two readings are possible, the request is
-refused.
+
+Explained in the chapter "Parsing HTTP/1.1".
+gunicorn: the second half of gunicorn/http/message.py.
+Left out: transfer codings other than chunked, and any leniency about
+framing; where two readings are possible, the request is refused.
 """
 
 import re

@@ -3,11 +3,13 @@
 The caller feeds bytes as they arrive, split anywhere, and asks for the next
 event: a request head, a piece of body, the end of a message, or "need more
 bytes". Keeping sockets out makes the parser easy to test and lets the sync
-and threaded workers share it. Explained in the chapter "Parsing HTTP/1.1";
-gunicorn: gunicorn/http/parser.py, unreader.py and the first half of
-message.py. Left out on purpose: obs-fold, lower-case methods, transfer
-codings other than chunked and versions other than HTTP/1.0 and HTTP/1.1 are
-refused (400, as gunicorn does) rather than accepted.
+and threaded workers share it.
+
+Explained in the chapter "Parsing HTTP/1.1".
+gunicorn: gunicorn/http/parser.py, unreader.py and the first half of message.py.
+Left out, on purpose: obs-fold, lower-case methods, transfer codings other
+than chunked and versions other than HTTP/1.0 and HTTP/1.1 are refused (400,
+as gunicorn does) rather than accepted.
 """
 
 import enum

@@ -4,6 +4,7 @@
 application hands back before a byte of it is sent, chooses how the body is
 framed (Content-Length, chunked, or the end of the connection) and says
 whether the connection may stay open. ``run_app`` calls the app.
+
 Explained in the chapter "The WSGI gateway".
 gunicorn: gunicorn/http/wsgi.py (its Response half).
 Left out: HTTP/2 and 103 Early Hints.

@@ -2,9 +2,31 @@
 
 The arbiter builds a Worker, forks, and the child calls ``start()``: it
 installs its own signal handlers, loads the app, then runs the subclass's
-``run()`` loop. ``handle_request`` is the one path every request takes:
-parser -> environ -> app -> response. Explained in the chapter "Workers";
-gunicorn: gunicorn/workers/base.py. Left out: the PROXY protocol and statsd.
+``run()`` loop. Every request then takes the same path through the code;
+start reading here. By function name:
+
+1. accept: ``SyncWorker.accept`` / ``ThreadWorker.accept`` take a connection
+   from a ``Listener`` and wrap it in a ``Connection``.
+2. read the request: ``Connection.read_request`` (sync) or
+   ``ThreadWorker.read_head`` (gthread) feed bytes to ``RequestParser.feed``.
+3. parser events: ``RequestParser.next_event`` gives ``Request``, ``Data``,
+   ``EndOfMessage``, or the sentinels ``NEED_DATA`` and ``CLOSED``.
+4. framing fields: ``framing.read_framing_fields`` reads Host,
+   Content-Length, Transfer-Encoding, Connection and Expect into the Request.
+5. handle the request: ``Worker.handle_request``.
+6. environ, body, response: ``Worker.prepare`` builds them with
+   ``environ.build_environ``, ``body.Body`` and ``response.Response``.
+7. app: ``response.run_app`` calls it with ``Response.start_response``.
+8. write head and body: ``Response.send_iterable`` -> ``write`` ->
+   ``choose_framing`` and ``_head``, then ``finish``.
+9. drain: ``Body.drain`` reads what the app left of the request's body.
+10. close or keep alive: ``Response.keep_alive`` and ``Worker.offers_keep_alive``
+    decide; sync closes (``Connection.close``/``close_gently``), gthread
+    ``hand_back``s the connection to its main loop to wait for the next.
+
+Explained in the chapter "The sync worker".
+gunicorn: gunicorn/workers/base.py.
+Left out: the PROXY protocol and statsd.
 """
 
 import abc
@@ -225,7 +247,7 @@ class Worker(abc.ABC):
         self.log.info("Worker reloading: %s modified", path)
         self.log.explain(
             f"{path} changed: worker {self.pid} exits so that a new one imports the new code.",
-            "Reloading code",
+            "Reloads and upgrades",
         )
         self.alive = False
         os.write(self.wakeup_w, b"R")  # wake the main loop from its select()
@@ -251,7 +273,7 @@ class Worker(abc.ABC):
             self.log.explain(
                 f"Worker {self.pid} served its max_requests and will exit; "
                 "the arbiter forks a fresh one.",
-                "Workers",
+                "The sync worker",
             )
             self.alive = False
 

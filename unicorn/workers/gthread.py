@@ -3,8 +3,11 @@
 The main thread waits in one selector on the listeners, on every idle or
 half-read connection and on the wake-up pipe. A connection goes to a pool
 thread only once a whole request head has arrived, and comes back after the
-response. Explained in the chapter "Threads and keep-alive"; gunicorn:
-gunicorn/workers/gthread.py. Left out: TLS and HTTP/2.
+response.
+
+Explained in the chapter "Threads and keep-alive".
+gunicorn: gunicorn/workers/gthread.py.
+Left out: TLS and HTTP/2.
 """
 
 import enum

@@ -3,9 +3,12 @@
 The simplest model that is still a real server: wait until a listener is
 readable, accept, serve one request, close, beat the heart, repeat. Every
 worker waits on the same listening sockets and the kernel hands each new
-connection to one of them. Explained in the chapter "The pre-fork model";
-gunicorn: gunicorn/workers/sync.py. Left out: keep-alive, on purpose, as in
-gunicorn: a worker held by an idle client would serve nobody else.
+connection to one of them.
+
+Explained in the chapter "The sync worker".
+gunicorn: gunicorn/workers/sync.py.
+Left out: keep-alive, on purpose, as in gunicorn: a worker held by an idle
+client would serve nobody else.
 """
 
 import select
