@@ -41,8 +41,11 @@ CONTROL_MARKS = bytes(
 # RFC 9110 §5.6.4 quoted-string, and RFC 9112 §7.1.1 chunk extensions.
 QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
-# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
-# 16 hex digits so no client can make us hold a number we cannot use.
+# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF. The grammar allows
+# any number of hex digits; we allow 1 to 16 (16 hex digits are 64 bits, more
+# than any body we could hold), so no client can make us build a huge number.
+# "{{1,16}}" is the regex quantifier {1,16}, its braces doubled because this
+# is an f-string.
 CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
@@ -76,7 +79,11 @@ class Limits:
                    field_size or MAX_FIELD_SIZE)
 
     def head_size(self) -> int:
-        """The most bytes a complete head can take; more without an end is refused."""
+        """The most bytes a complete head can take; more without an end is refused.
+
+        Each "+ 2" is a CRLF: after the request line, after each field line,
+        and the empty line that ends the head.
+        """
         return self.request_line + 2 + self.fields * (self.field_size + 2) + 2
 
 
@@ -168,6 +175,9 @@ class RequestParser:
     @property
     def between_requests(self) -> bool:
         """True when no part of a request has been received yet (keep-alive idle)."""
+        # "==", not "is": each read of self._read_head makes a new bound-method
+        # object, so "is" would always be False. "==" compares the function
+        # and the instance, which is what we mean by "the step is _read_head".
         return self._step == self._read_head and not self.buffer
 
     def _need_data(self) -> Sentinel:
@@ -192,7 +202,7 @@ class RequestParser:
             self._check_incomplete_section(errors.HeadersTooLarge("request head too large"))
             return self._need_data()
         head = bytes(buffer[:end])
-        del buffer[: end + 4]
+        del buffer[: end + 4]  # the head and the CRLF CRLF after it
         self._check_request_line_length(head)
         request_line, *field_lines = split_lines(head)
         method, target, version = parse_request_line(request_line)
@@ -214,6 +224,7 @@ class RequestParser:
         The search resumes where the last one stopped, so a client sending a
         byte at a time costs linear time, not quadratic.
         """
+        # Back 3 bytes: a CRLF CRLF may have begun in the bytes already searched.
         end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
         if end != -1:
             self._scanned = 0
@@ -221,6 +232,7 @@ class RequestParser:
 
     def _check_incomplete_section(self, too_large: errors.HTTPError) -> None:
         """Refuse a part-received head or trailers as soon as it cannot become valid."""
+        # Back 2 bytes: a CR at the old end may be followed by what just arrived.
         if BARE_LINE_END_RE.search(self.buffer, max(self._scanned - 2, 0)):
             raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
         if len(self.buffer) > self.limits.head_size():
@@ -305,7 +317,7 @@ class RequestParser:
             self._check_incomplete_section(errors.HeadersTooLarge("trailer section too large"))
             return self._need_data()
         section = bytes(self.buffer[:end])
-        del self.buffer[: end + 4]
+        del self.buffer[: end + 4]  # the trailers and the CRLF CRLF after them
         trailers = parse_fields(split_lines(section), self.limits)
         for name, _ in trailers:
             if name in FORBIDDEN_TRAILERS:
@@ -322,7 +334,7 @@ class RequestParser:
                 raise errors.InvalidChunk("line ending is not CRLF")
             return None
         line = self.buffer[:end].decode("latin-1")
-        del self.buffer[: end + 2]
+        del self.buffer[: end + 2]  # the line and its CRLF
         return line
 
     def _end_message(self, trailers: list[tuple[str, str]]) -> EndOfMessage:
@@ -407,7 +419,7 @@ def parse_fields(lines: list[str], limits: Limits) -> list[tuple[str, str]]:
         return []
     if len(lines) > limits.fields:
         raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
-    if max(map(len, lines)) + 2 > limits.field_size:
+    if max(map(len, lines)) + 2 > limits.field_size:  # a line's size counts its CRLF
         raise errors.HeadersTooLarge(f"header line longer than {limits.field_size} bytes")
     fields = []
     for line in lines:

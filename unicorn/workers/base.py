@@ -112,6 +112,7 @@ class Connection:
 class Worker(abc.ABC):
     """A worker process. Built in the arbiter; everything after ``start`` runs in the child."""
 
+    # Class attributes a subclass sets to describe itself:
     multithread = False  # wsgi.multithread
     keeps_connections = False  # can a connection carry several requests? (offers_keep_alive)
 
@@ -217,7 +218,11 @@ class Worker(abc.ABC):
 
     @abc.abstractmethod
     def run(self) -> None:
-        """Accept and serve connections until ``self.alive`` turns False."""
+        """Accept and serve connections until ``self.alive`` turns False.
+
+        Override in a subclass (required): this is the worker's model of
+        concurrency. Beat ``self.heartbeat`` at least twice per ``timeout``.
+        """
 
     # -- signals --------------------------------------------------------
 
@@ -267,6 +272,11 @@ class Worker(abc.ABC):
         return False
 
     def count_request(self) -> None:
+        """Count a request; the last one of ``max_requests`` makes the worker leave.
+
+        Override in a subclass: when several threads count at once (gthread
+        adds a lock).
+        """
         self.requests_handled += 1
         if self.requests_handled >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
@@ -326,7 +336,10 @@ class Worker(abc.ABC):
             self.after_request(request, environ, response, time.monotonic() - start)
 
     def prepare(self, conn: Connection, request: Request) -> tuple[dict, Response, Body]:
-        """Build the environ, the response writer and the body reader for one request."""
+        """Build the environ, the response writer and the body reader for one request.
+
+        Override in a subclass: to add environ keys or wrap the body or the response.
+        """
         send = conn.sock.sendall
         response = Response(request, send, self.sendfile_for(conn), self.offers_keep_alive())
         body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
@@ -343,6 +356,10 @@ class Worker(abc.ABC):
         return environ, response, body
 
     def sendfile_for(self, conn: Connection) -> Callable | None:
+        """How the response sends a file without copying it, or None to copy it.
+
+        Override in a subclass: when the socket cannot use sendfile(2) (TLS, say).
+        """
         if not self.cfg.sendfile:
             return None
         return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
@@ -364,15 +381,26 @@ class Worker(abc.ABC):
 
         return send_continue
 
-    def answer_500(self, conn: Connection, response) -> None:
-        """A 500 is possible only while no byte of the response has been sent."""
+    def answer_500(self, conn: Connection, response: Response | None) -> None:
+        """A 500 is possible only while no byte of the response has been sent.
+
+        Override in a subclass: to send a different error page.
+        """
         if response is not None and response.headers_sent:
             return
         send_error(conn, 500, "Internal Server Error")
         if response is not None:
+            # The access log (after_request) reads the status from the
+            # response. The app's start_response may have recorded "200 OK",
+            # but the client got a 500; the log must say what was sent.
             response.status, response.status_code = "500 Internal Server Error", 500
 
-    def after_request(self, request: Request, environ: dict, response, elapsed: float) -> None:
+    def after_request(self, request: Request, environ: dict, response: Response | None,
+                      elapsed: float) -> None:
+        """Write the access log line and run the post_request hook.
+
+        Override in a subclass: to record more about each request.
+        """
         if response is None:
             return
         try:
