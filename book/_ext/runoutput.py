@@ -21,7 +21,8 @@ shown: ``@wait [N] REGEX`` waits until N lines of the server's log match, ``@sto
 server TERM and waits for it to exit, ``@signal NAME`` sends it a signal.
 ``:server-log:`` shows the server's own log after the commands' output.
 In commands and in ``:server:``, ``{port}`` is a free TCP port, ``{pid}`` the server's pid,
-and ``{tmp}`` a fresh temporary directory.
+and ``{tmp}`` a fresh temporary directory. They are filled in with ``str.format``, so a
+literal brace in a command is written twice: ``awk '{{print $1}}'``.
 """
 
 from __future__ import annotations
