@@ -10,8 +10,9 @@ import pytest
 
 from tests.server import body_of, exchange, status_of
 from unicorn.http.body import Body
+from unicorn.http.environ import build_environ
 from unicorn.http.parser import RequestParser
-from unicorn.http.wsgi import Response, build_environ, run_app
+from unicorn.http.response import Response, run_app
 
 
 def environ_from(server, raw: bytes) -> dict:
@@ -277,7 +278,7 @@ def test_invalid_status_is_refused(status):
         start_response(status, [])
         return []
 
-    from unicorn.http.wsgi import InvalidResponse
+    from unicorn.http.response import InvalidResponse
 
     with pytest.raises(InvalidResponse):
         serve_in_memory(app, GET)
@@ -433,7 +434,7 @@ def test_an_app_cannot_send_an_interim_status():
         start_response("100 Continue", [])
         return []
 
-    from unicorn.http.wsgi import InvalidResponse
+    from unicorn.http.response import InvalidResponse
 
     with pytest.raises(InvalidResponse):
         serve_in_memory(app, GET)

@@ -1,8 +1,12 @@
 """Find the WSGI application that APP_MODULE names, such as ``hello:app`` or ``hello:make(2)``.
 
-Chapter "Loading the application" reads this module. It corresponds to import_app in
-gunicorn/util.py and to gunicorn/app/wsgiapp.py. Left out: paste deployment files.
-Every failure becomes one AppImportError line; the original exception stays as __cause__.
+The module is imported, the attribute path followed, and a factory call with
+literal arguments made. Every failure becomes one AppImportError line; the
+original exception stays as __cause__.
+
+Explained in the chapter "WSGI".
+gunicorn: import_app in gunicorn/util.py, and gunicorn/app/wsgiapp.py.
+Left out: paste deployment files.
 """
 
 from __future__ import annotations

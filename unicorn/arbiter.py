@@ -2,9 +2,12 @@
 
 It opens the listening sockets, forks the workers, and then only sleeps,
 wakes for a signal or a heartbeat check, and acts. It never touches a client.
-Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and
-timeouts"; gunicorn: gunicorn/arbiter.py. USR2 lives in upgrade.py. Left out:
-statsd and the control socket.
+All of the arbiter's state is written here; USR2's steps live in upgrade.py,
+which returns what the arbiter keeps.
+
+Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and timeouts".
+gunicorn: gunicorn/arbiter.py.
+Left out: statsd and the control socket.
 """
 
 import os
@@ -25,8 +28,15 @@ from unicorn.config import Config, ConfigError
 from unicorn.log import Logger
 from unicorn.pidfile import Pidfile, PidfileError
 from unicorn.process import daemonize, set_process_title
-from unicorn.sockets import BindError, create_listeners, inherited_listeners, parse_address
+from unicorn.sockets import (
+    BindError,
+    Listener,
+    create_listeners,
+    inherited_listeners,
+    parse_address,
+)
 from unicorn.workers import load_worker_class
+from unicorn.workers.base import Worker
 
 # What the master does with each signal, in the words --explain uses.
 SIGNAL_MEANINGS = {
@@ -84,12 +94,13 @@ class Arbiter:
             daemonize()
         self.log = make_logger(cfg)
         self.pid = os.getpid()
-        self.listeners: list = []
-        self.bound: dict[str, object] = {}  # bind address -> Listener, reused by HUP
+        self.listeners: list[Listener] = []
+        self.bound: dict[str, Listener] = {}  # bind address -> Listener, reused by HUP
         self.listeners_inherited = False  # from systemd or an old master, not from bind
-        self.workers: dict[int, object] = {}  # pid -> Worker, the ones that serve
-        self.retiring: dict[int, object] = {}  # pid -> Worker told to stop, not yet reaped
-        self.worker_age = 0
+        self.workers: dict[int, Worker] = {}  # pid -> Worker, the ones that serve
+        self.retiring: dict[int, Worker] = {}  # pid -> Worker told to stop, not yet reaped
+        self.worker_class: type[Worker] | None = None  # set by start() and by reload()
+        self.spawn_count = 0  # workers forked so far; each one's number is its age
         self.num_workers: int | None = None  # set by start(); TTIN, TTOU, HUP and WINCH change it
         self.app = None  # set in the master only with preload_app
         self.pidfile: Pidfile | None = None
@@ -129,7 +140,7 @@ class Arbiter:
         self.set_worker_count(self.cfg.workers)
         self.cfg.when_ready(self)
 
-    def open_listeners(self) -> list:
+    def open_listeners(self) -> list[Listener]:
         """The sockets systemd or an old master passed us, else new ones from ``bind``."""
         inherited = inherited_listeners(os.environ, self.cfg.backlog)
         self.listeners_inherited = bool(inherited)
@@ -142,7 +153,7 @@ class Arbiter:
         self.bound = dict(zip(self.cfg.bind, listeners, strict=True))
         return listeners
 
-    def load_worker_class(self, cfg: Config) -> type:
+    def load_worker_class(self, cfg: Config) -> type[Worker]:
         try:
             return load_worker_class(cfg.worker_class_uri)
         except (ImportError, AttributeError) as error:
@@ -182,7 +193,8 @@ class Arbiter:
             self.manage_workers()
             systemd.notify(systemd.READY)
             while True:
-                upgrade.promote_if_old_master_gone(self)
+                self.old_master_pid = upgrade.promote_if_old_master_gone(
+                    self.old_master_pid, self.pidfile, self.cfg.pidfile, self.log)
                 for signum in self.wait_for_signals(self.TICK):
                     self.dispatch(signum)
                 self.murder_workers()
@@ -253,7 +265,14 @@ class Arbiter:
 
     def handle_usr2(self) -> None:
         """Start a new master from the current code, sharing our listeners."""
-        upgrade.reexec(self)
+        if self.reexec_pid:
+            self.log.warning("USR2 ignored: a new master (pid %s) is already running",
+                             self.reexec_pid)
+        elif self.old_master_pid:
+            self.log.warning("USR2 ignored: the old master (pid %s) has not exited yet",
+                             self.old_master_pid)
+        else:
+            self.reexec_pid = upgrade.reexec(self)
 
     def handle_winch(self) -> None:
         """Stop all workers but keep the master, as gunicorn does, when daemonized."""
@@ -286,15 +305,15 @@ class Arbiter:
         for worker in by_age[: max(len(by_age) - self.num_workers, 0)]:
             self.retire(worker)
 
-    def retire(self, worker) -> None:
+    def retire(self, worker: Worker) -> None:
         """Ask a worker to finish what it is doing and exit (TERM)."""
         self.kill_worker(worker.pid, signal.SIGTERM)
         self.retiring[worker.pid] = self.workers.pop(worker.pid)
 
     def spawn_worker(self) -> int:
         """Fork one worker. In the child this never returns: the child exits."""
-        self.worker_age += 1
-        worker = self.worker_class(self.worker_age, self.pid, self.listeners, self.app,
+        self.spawn_count += 1
+        worker = self.worker_class(self.spawn_count, self.pid, self.listeners, self.app,
                                    self.cfg, self.log)
         self.cfg.pre_fork(self, worker)
         # The master's signals stay blocked across fork until the child has
@@ -315,7 +334,7 @@ class Arbiter:
             return pid
         self.run_child(worker)
 
-    def run_child(self, worker) -> None:
+    def run_child(self, worker: Worker) -> None:
         """The forked child's whole life; it ends in os._exit so it never returns
         into the master's loop (and never runs the master's cleanup)."""
         status = 1
@@ -448,7 +467,7 @@ class Arbiter:
         finally:
             os.chdir(self.cfg.chdir)
 
-    def listeners_for(self, cfg: Config, log: Logger) -> dict:
+    def listeners_for(self, cfg: Config, log: Logger) -> dict[str, Listener]:
         """Listeners for the new ``bind``: the running ones where an address stays,
         new ones where it is new. The old workers still hold the old sockets,
         so binding an unchanged address again would fail."""
@@ -463,7 +482,8 @@ class Arbiter:
             listeners[address] = found
         return listeners
 
-    def apply_reload(self, cfg: Config, log: Logger, worker_class: type, app, listeners) -> None:
+    def apply_reload(self, cfg: Config, log: Logger, worker_class: type[Worker], app,
+                     listeners: dict[str, Listener]) -> None:
         """Switch to the prepared configuration; from here nothing can fail."""
         kept = {id(listener) for listener in listeners.values()}
         for listener in self.listeners:

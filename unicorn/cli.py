@@ -1,8 +1,10 @@
 """The ``unicorn`` command: load the settings, prepare the import path, start the arbiter.
 
-Chapter "Configuration" ends with this module. It corresponds to gunicorn/app/base.py
-and gunicorn/app/wsgiapp.py. Every mistake found before the arbiter starts ends the
-process with status 1 and a single ``Error: ...`` line on standard error.
+Every mistake found before the arbiter starts ends the process with status 1
+and a single ``Error: ...`` line on standard error.
+
+Explained in the chapter "Configuration".
+gunicorn: gunicorn/app/base.py and gunicorn/app/wsgiapp.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Loading settings: the layers that give each setting of unicorn.settings its value.
 
-The layers are applied in order, later winning: defaults (with their environment variables)
-< config file < UNICORN_CMD_ARGS < command line. Chapter "Configuration" reads this module.
-It corresponds to gunicorn/app/base.py and the loading half of gunicorn/config.py.
+The layers are applied in order, later winning: defaults (with their
+environment variables) < config file < UNICORN_CMD_ARGS < command line.
+
+Explained in the chapter "Configuration".
+gunicorn: gunicorn/app/base.py and the loading half of gunicorn/config.py.
 Left out: paste files and ``python:module`` config locations.
 """
 

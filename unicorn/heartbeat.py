@@ -1,8 +1,11 @@
 """A worker's heartbeat: an unlinked temporary file whose ctime the worker keeps moving.
 
-Book chapter: "Heartbeats and timeouts". Corresponds to gunicorn/workers/workertmp.py.
-The master creates one per worker before fork; the worker beats, the master reads the time of the
-last beat, and kills a worker whose heartbeat is older than --timeout.
+The master creates one per worker before fork; the worker beats, the master
+reads the time of the last beat, and kills a worker whose heartbeat is older
+than --timeout.
+
+Explained in the chapter "Heartbeats and timeouts".
+gunicorn: gunicorn/workers/workertmp.py.
 Left out: Cygwin, which cannot unlink an open file.
 """
 

@@ -1,7 +1,11 @@
 """The error log, the access log, and the --explain narration.
 
-Book chapter: "Logging". Corresponds to gunicorn/glogging.py.
-Built on the standard logging module, through two named loggers: unicorn.error and unicorn.access.
+Built on the standard logging module, through two named loggers:
+unicorn.error and unicorn.access. --explain narrates each process-level
+event in one line that names the book chapter explaining it.
+
+Explained in the chapter "Logging".
+gunicorn: gunicorn/glogging.py.
 Left out: syslog, statsd, and logconfig files (ini or JSON); only logconfig_dict is supported.
 """
 

@@ -1,8 +1,11 @@
 """The pidfile: where scripts and init systems find the master's pid to send it signals.
 
-Book chapter: "Upgrading without downtime". Corresponds to gunicorn/pidfile.py.
-During a USR2 upgrade the new master writes <path>.2 and renames it to <path> once the old master
-has gone, so `kill -HUP $(cat app.pid)` always reaches the master that is in charge.
+During a USR2 upgrade the new master writes <path>.2 and renames it to <path>
+once the old master has gone, so `kill -HUP $(cat app.pid)` always reaches
+the master that is in charge.
+
+Explained in the chapter "Reloads and upgrades".
+gunicorn: gunicorn/pidfile.py.
 Left out: a pidfile in a temporary file when no path is given (gunicorn does that for --daemon).
 """
 

@@ -1,10 +1,12 @@
 """Two things a long-running Unix server does to its own process: name it and detach it.
 
 ``set_process_title`` makes ``ps`` tell the master from the workers;
-``daemonize`` is the classic double fork for ``--daemon``. Explained in the
-chapter "The pre-fork model"; gunicorn: gunicorn/util.py (daemonize,
-_setproctitle). Left out: rewriting argv in place, which needs a C extension;
-the optional ``setproctitle`` package is used when installed.
+``daemonize`` is the classic double fork for ``--daemon``.
+
+Explained in the chapter "The pre-fork model".
+gunicorn: gunicorn/util.py (daemonize, _setproctitle).
+Left out: rewriting argv in place, which needs a C extension; the optional
+``setproctitle`` package is used when installed.
 """
 
 import os

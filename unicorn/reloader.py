@@ -1,7 +1,10 @@
 """--reload: a thread that polls the source files of the loaded modules and reports a change.
 
-Book chapter: "Reloading code". Corresponds to gunicorn/reloader.py (its polling Reloader).
-A worker runs one and exits when it fires; the master forks a new worker, which imports new code.
+A worker runs one and exits when it fires; the master forks a new worker,
+which imports the new code.
+
+Explained in the chapter "Reloads and upgrades".
+gunicorn: gunicorn/reloader.py (its polling Reloader).
 Left out: the inotify engine (it needs a third-party package) and glob patterns in extra_files.
 """
 

@@ -1,9 +1,12 @@
 """Settings: the one table in which every setting is described, once.
 
-The command line, the config file, --print-config and the book's settings reference are all
-generated from it. Chapter "Configuration" reads this module; it corresponds to the Setting
-classes of gunicorn/config.py. Left out: SSL, statsd, syslog and reload-engine settings, and
-hooks named by dotted strings. How the table is loaded lives in unicorn.config.
+The command line, the config file, --print-config and the book's settings
+reference are all generated from it. How the table is loaded lives in
+unicorn.config.
+
+Explained in the chapter "Configuration".
+gunicorn: the Setting classes of gunicorn/config.py.
+Left out: SSL, statsd, syslog and reload-engine settings, and hooks named by dotted strings.
 """
 
 from __future__ import annotations
@@ -223,150 +226,364 @@ SERVER_HOOKS = "Server hooks"
 
 def hook(name: str, arguments: tuple[str, ...], when: str) -> Setting:
     """Hooks are config-file-only callables whose default does nothing."""
-    return Setting(name, (), hook_taking(*arguments), do_nothing, SERVER_HOOKS,
-                   f"Called as {name}({', '.join(arguments)}) {when}")
+    return Setting(
+        name=name, flags=(), section=SERVER_HOOKS,
+        validate=hook_taking(*arguments), default=do_nothing,
+        help=f"Called as {name}({', '.join(arguments)}) {when}",
+    )
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("config", ("-c", "--config"), optional_text, None, CONFIG_FILE,
+    Setting(
+        name="config", flags=("-c", "--config"), section=CONFIG_FILE,
+        validate=optional_text, default=None,
+        help=(
             "The Python file to read settings from. "
             "When none is named, ./unicorn.conf.py is read if it exists. "
             "Its top-level names are settings; names starting with an underscore and "
-            "imported names are ignored, and any other name is an error.", metavar="CONFIG"),
-    Setting("bind", ("-b", "--bind"), bind_list, [f"127.0.0.1:{DEFAULT_PORT}"], SERVER_SOCKET,
+            "imported names are ignored, and any other name is an error."
+        ),
+        metavar="CONFIG",
+    ),
+    Setting(
+        name="bind", flags=("-b", "--bind"), section=SERVER_SOCKET,
+        validate=bind_list, default=[f"127.0.0.1:{DEFAULT_PORT}"],
+        help=(
             "The addresses to listen on, each HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N. "
             "Repeat the flag to listen on several. "
             "When the PORT environment variable is set the default becomes 0.0.0.0:$PORT, "
-            "which is what platforms such as Heroku expect.", action="append", metavar="ADDRESS"),
-    Setting("backlog", ("--backlog",), at_least(1), DEFAULT_BACKLOG, SERVER_SOCKET,
+            "which is what platforms such as Heroku expect."
+        ),
+        action="append",
+        metavar="ADDRESS",
+    ),
+    Setting(
+        name="backlog", flags=("--backlog",), section=SERVER_SOCKET,
+        validate=at_least(1), default=DEFAULT_BACKLOG,
+        help=(
             "How many connections the kernel may queue before unicorn accepts them. "
-            "Clients beyond the queue are refused, so this matters only under heavy load.",
-            metavar="INT"),
-    Setting("workers", ("-w", "--workers"), at_least(1), 1, WORKER_PROCESSES,
+            "Clients beyond the queue are refused, so this matters only under heavy load."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="workers", flags=("-w", "--workers"), section=WORKER_PROCESSES,
+        validate=at_least(1), default=1,
+        help=(
             "The number of worker processes that serve requests. "
             "Two to four per CPU core is a usual starting point. "
-            "The default is the WEB_CONCURRENCY environment variable when it is set, else 1.",
-            metavar="INT"),
-    Setting("worker_class", ("-k", "--worker-class"), worker_class_name, "sync", WORKER_PROCESSES,
+            "The default is the WEB_CONCURRENCY environment variable when it is set, else 1."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="worker_class", flags=("-k", "--worker-class"), section=WORKER_PROCESSES,
+        validate=worker_class_name, default="sync",
+        help=(
             "The kind of worker: 'sync' serves one request at a time, 'gthread' serves "
             "several with a pool of threads, and a dotted path names your own Worker subclass. "
-            "A 'sync' worker with more than one thread becomes 'gthread'.", metavar="STRING"),
-    Setting("threads", ("--threads",), at_least(1), 1, WORKER_PROCESSES,
+            "A 'sync' worker with more than one thread becomes 'gthread'."
+        ),
+        metavar="STRING",
+    ),
+    Setting(
+        name="threads", flags=("--threads",), section=WORKER_PROCESSES,
+        validate=at_least(1), default=1,
+        help=(
             "The number of threads in each gthread worker. "
-            "Setting it above 1 with the sync worker switches to gthread.", metavar="INT"),
-    Setting("worker_connections", ("--worker-connections",), at_least(1), 1000, WORKER_PROCESSES,
+            "Setting it above 1 with the sync worker switches to gthread."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="worker_connections", flags=("--worker-connections",), section=WORKER_PROCESSES,
+        validate=at_least(1), default=1000,
+        help=(
             "The most connections a gthread worker holds open at once, idle keep-alive "
-            "connections included.", metavar="INT"),
-    Setting("max_requests", ("--max-requests",), at_least(0), 0, WORKER_PROCESSES,
+            "connections included."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="max_requests", flags=("--max-requests",), section=WORKER_PROCESSES,
+        validate=at_least(0), default=0,
+        help=(
             "Restart a worker after it has served this many requests, which bounds the harm "
-            "of a slow memory leak. Zero, the default, never restarts.", metavar="INT"),
-    Setting("max_requests_jitter", ("--max-requests-jitter",), at_least(0), 0, WORKER_PROCESSES,
+            "of a slow memory leak. Zero, the default, never restarts."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="max_requests_jitter", flags=("--max-requests-jitter",), section=WORKER_PROCESSES,
+        validate=at_least(0), default=0,
+        help=(
             "Add a random number between zero and this to each worker's max_requests, "
-            "so that workers started together do not all restart together.", metavar="INT"),
-    Setting("timeout", ("-t", "--timeout"), at_least(0), 30, WORKER_PROCESSES,
+            "so that workers started together do not all restart together."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="timeout", flags=("-t", "--timeout"), section=WORKER_PROCESSES,
+        validate=at_least(0), default=30,
+        help=(
             "Kill and replace a worker whose heartbeat has been silent this many seconds. "
             "A sync worker beats only between requests, so this also bounds one request. "
             "A gthread worker beats from its event loop, so this means \"the worker is "
             "stuck\", never \"a request is slow\"; there it also bounds how long a client "
             "may take to send a request head, or stay silent in the middle of a body. "
-            "Zero turns the check off.", metavar="INT"),
-    Setting("graceful_timeout", ("--graceful-timeout",), at_least(0), 30, WORKER_PROCESSES,
+            "Zero turns the check off."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="graceful_timeout", flags=("--graceful-timeout",), section=WORKER_PROCESSES,
+        validate=at_least(0), default=30,
+        help=(
             "Seconds a worker is given to finish its requests after being told to stop; "
-            "after that it is killed.", metavar="INT"),
-    Setting("keepalive", ("--keep-alive",), at_least(0), 2, WORKER_PROCESSES,
+            "after that it is killed."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="keepalive", flags=("--keep-alive",), section=WORKER_PROCESSES,
+        validate=at_least(0), default=2,
+        help=(
             "Seconds to wait for the next request on an idle keep-alive connection. "
-            "The sync worker closes every connection after one response and ignores this.",
-            metavar="INT"),
-    Setting("limit_request_line", ("--limit-request-line",), at_least(0), 4094, SECURITY,
+            "The sync worker closes every connection after one response and ignores this."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="limit_request_line", flags=("--limit-request-line",), section=SECURITY,
+        validate=at_least(0), default=4094,
+        help=(
             "The longest request line, in bytes, that a client may send; longer lines are "
-            "refused with 414. Zero means the largest unicorn allows, 8190.", metavar="INT"),
-    Setting("limit_request_fields", ("--limit-request-fields",), at_least(0), 100, SECURITY,
+            "refused with 414. Zero means the largest unicorn allows, 8190."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="limit_request_fields", flags=("--limit-request-fields",), section=SECURITY,
+        validate=at_least(0), default=100,
+        help=(
             "The most header fields one request may carry; more are refused with 431. "
-            "Zero means the largest unicorn allows, 32768.", metavar="INT"),
-    Setting("limit_request_field_size",
-            ("--limit-request-field_size", "--limit-request-field-size"), at_least(0), 8190,
-            SECURITY, "The longest header line, in bytes; a longer one is refused with 431. "
-            "Zero means the largest unicorn allows, 65536.", metavar="INT"),
-    Setting("reload", ("--reload",), boolean, False, DEBUGGING,
+            "Zero means the largest unicorn allows, 32768."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="limit_request_field_size", section=SECURITY,
+        flags=("--limit-request-field_size", "--limit-request-field-size"),
+        validate=at_least(0), default=8190,
+        help=(
+            "The longest header line, in bytes; a longer one is refused with 431. "
+            "Zero means the largest unicorn allows, 65536."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="reload", flags=("--reload",), section=DEBUGGING,
+        validate=boolean, default=False,
+        help=(
             "Restart the workers whenever a source file of the application changes. "
-            "Meant for development, and incompatible with preload_app.", action="store_true"),
-    Setting("reload_extra_files", ("--reload-extra-file",), text_list, [], DEBUGGING,
+            "Meant for development, and incompatible with preload_app."
+        ),
+        action="store_true",
+    ),
+    Setting(
+        name="reload_extra_files", flags=("--reload-extra-file",), section=DEBUGGING,
+        validate=text_list, default=[],
+        help=(
             "Further files, such as templates, whose changes also trigger a reload. "
-            "Repeat the flag for several.", action="append", metavar="FILE"),
-    Setting("check_config", ("--check-config",), boolean, False, DEBUGGING,
-            "Load the configuration and the application, then exit: 0 if both load, 1 if not.",
-            action="store_true"),
-    Setting("print_config", ("--print-config",), boolean, False, DEBUGGING,
-            "Print every setting with its final value, one per line, then exit.",
-            action="store_true"),
-    Setting("explain", ("--explain",), boolean, False, DEBUGGING,
+            "Repeat the flag for several."
+        ),
+        action="append",
+        metavar="FILE",
+    ),
+    Setting(
+        name="check_config", flags=("--check-config",), section=DEBUGGING,
+        validate=boolean, default=False,
+        help="Load the configuration and the application, then exit: 0 if both load, 1 if not.",
+        action="store_true",
+    ),
+    Setting(
+        name="print_config", flags=("--print-config",), section=DEBUGGING,
+        validate=boolean, default=False,
+        help="Print every setting with its final value, one per line, then exit.",
+        action="store_true",
+    ),
+    Setting(
+        name="explain", flags=("--explain",), section=DEBUGGING,
+        validate=boolean, default=False,
+        help=(
             "Narrate every process-level event in plain English, naming the book chapter "
-            "that explains it.", action="store_true"),
-    Setting("preload_app", ("--preload",), boolean, False, SERVER_MECHANICS,
+            "that explains it."
+        ),
+        action="store_true",
+    ),
+    Setting(
+        name="preload_app", flags=("--preload",), section=SERVER_MECHANICS,
+        validate=boolean, default=False,
+        help=(
             "Import the application in the master before forking, so workers share its memory "
-            "and start faster, at the price of reloading code only by restarting the master.",
-            action="store_true"),
-    Setting("sendfile", ("--no-sendfile",), boolean, True, SERVER_MECHANICS,
+            "and start faster, at the price of reloading code only by restarting the master."
+        ),
+        action="store_true",
+    ),
+    Setting(
+        name="sendfile", flags=("--no-sendfile",), section=SERVER_MECHANICS,
+        validate=boolean, default=True,
+        help=(
             "Let file responses use the sendfile() system call; --no-sendfile turns it off. "
-            "The SENDFILE environment variable (yes, true, 1 or y) sets the default.",
-            action="store_false"),
-    Setting("reuse_port", ("--reuse-port",), boolean, False, SERVER_MECHANICS,
-            "Set SO_REUSEPORT on listening sockets, so several servers may bind one port.",
-            action="store_true"),
-    Setting("chdir", ("--chdir",), directory, ".", SERVER_MECHANICS,
-            "The directory to change into before loading the application.", metavar="DIR"),
-    Setting("daemon", ("-D", "--daemon"), boolean, False, SERVER_MECHANICS,
-            "Detach from the terminal and run in the background.", action="store_true"),
-    Setting("raw_env", ("-e", "--env"), environment_list, [], SERVER_MECHANICS,
+            "The SENDFILE environment variable (yes, true, 1 or y) sets the default."
+        ),
+        action="store_false",
+    ),
+    Setting(
+        name="reuse_port", flags=("--reuse-port",), section=SERVER_MECHANICS,
+        validate=boolean, default=False,
+        help="Set SO_REUSEPORT on listening sockets, so several servers may bind one port.",
+        action="store_true",
+    ),
+    Setting(
+        name="chdir", flags=("--chdir",), section=SERVER_MECHANICS,
+        validate=directory, default=".",
+        help="The directory to change into before loading the application.",
+        metavar="DIR",
+    ),
+    Setting(
+        name="daemon", flags=("-D", "--daemon"), section=SERVER_MECHANICS,
+        validate=boolean, default=False,
+        help="Detach from the terminal and run in the background.",
+        action="store_true",
+    ),
+    Setting(
+        name="raw_env", flags=("-e", "--env"), section=SERVER_MECHANICS,
+        validate=environment_list, default=[],
+        help=(
             "Environment variables, each KEY=VALUE, to set in the server's environment. "
-            "Repeat the flag for several.", action="append", metavar="ENV"),
-    Setting("pidfile", ("-p", "--pid"), optional_text, None, SERVER_MECHANICS,
-            "A file to write the master's process id to. By default none is written.",
-            metavar="FILE"),
-    Setting("worker_tmp_dir", ("--worker-tmp-dir",), optional_directory, None, SERVER_MECHANICS,
+            "Repeat the flag for several."
+        ),
+        action="append",
+        metavar="ENV",
+    ),
+    Setting(
+        name="pidfile", flags=("-p", "--pid"), section=SERVER_MECHANICS,
+        validate=optional_text, default=None,
+        help="A file to write the master's process id to. By default none is written.",
+        metavar="FILE",
+    ),
+    Setting(
+        name="worker_tmp_dir", flags=("--worker-tmp-dir",), section=SERVER_MECHANICS,
+        validate=optional_directory, default=None,
+        help=(
             "The directory for the files that carry worker heartbeats. "
-            "By default the system's temporary directory; a memory-backed one avoids disk stalls.",
-            metavar="DIR"),
-    Setting("user", ("-u", "--user"), user_id, None, SERVER_MECHANICS,
+            "By default the system's temporary directory; a memory-backed one avoids disk stalls."
+        ),
+        metavar="DIR",
+    ),
+    Setting(
+        name="user", flags=("-u", "--user"), section=SERVER_MECHANICS,
+        validate=user_id, default=None,
+        help=(
             "The user, by name or number, that worker processes switch to. "
-            "By default they keep the user unicorn was started as.", metavar="USER"),
-    Setting("group", ("-g", "--group"), group_id, None, SERVER_MECHANICS,
+            "By default they keep the user unicorn was started as."
+        ),
+        metavar="USER",
+    ),
+    Setting(
+        name="group", flags=("-g", "--group"), section=SERVER_MECHANICS,
+        validate=group_id, default=None,
+        help=(
             "The group, by name or number, that worker processes switch to. "
-            "By default they keep the group unicorn was started with.", metavar="GROUP"),
-    Setting("umask", ("-m", "--umask"), file_mode, 0, SERVER_MECHANICS,
+            "By default they keep the group unicorn was started with."
+        ),
+        metavar="GROUP",
+    ),
+    Setting(
+        name="umask", flags=("-m", "--umask"), section=SERVER_MECHANICS,
+        validate=file_mode, default=0,
+        help=(
             "The file mode mask for the unix socket files unicorn binds, which decides who "
-            "may connect to them. Written as in the shell, so 022 is octal.", metavar="INT"),
-    Setting("pythonpath", ("--pythonpath",), optional_text, None, SERVER_MECHANICS,
-            "Comma-separated directories to put at the front of the import path.",
-            metavar="STRING"),
-    Setting("forwarded_allow_ips", ("--forwarded-allow-ips",), address_list, "127.0.0.1,::1",
-            SERVER_MECHANICS,
+            "may connect to them. Written as in the shell, so 022 is octal."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="pythonpath", flags=("--pythonpath",), section=SERVER_MECHANICS,
+        validate=optional_text, default=None,
+        help="Comma-separated directories to put at the front of the import path.",
+        metavar="STRING",
+    ),
+    Setting(
+        name="forwarded_allow_ips", flags=("--forwarded-allow-ips",), section=SERVER_MECHANICS,
+        validate=address_list, default="127.0.0.1,::1",
+        help=(
             "Comma-separated addresses or networks of the proxies trusted to say, through "
             "headers such as X-Forwarded-Proto, that a request arrived over HTTPS. "
-            "'*' trusts everyone. The FORWARDED_ALLOW_IPS environment variable sets the default.",
-            metavar="STRING"),
-    Setting("accesslog", ("--access-logfile",), optional_text, None, LOGGING,
+            "'*' trusts everyone. The FORWARDED_ALLOW_IPS environment variable sets the default."
+        ),
+        metavar="STRING",
+    ),
+    Setting(
+        name="accesslog", flags=("--access-logfile",), section=LOGGING,
+        validate=optional_text, default=None,
+        help=(
             "The file to write one line per request to; '-' means standard output. "
-            "By default no access log is written.", metavar="FILE"),
-    Setting("access_log_format", ("--access-logformat",), text, DEFAULT_ACCESS_FORMAT, LOGGING,
+            "By default no access log is written."
+        ),
+        metavar="FILE",
+    ),
+    Setting(
+        name="access_log_format", flags=("--access-logformat",), section=LOGGING,
+        validate=text, default=DEFAULT_ACCESS_FORMAT,
+        help=(
             "The format of an access log line, with gunicorn's %(name)s atoms: h is the client "
-            "address, t the time, r the request line, s the status and b the body length.",
-            metavar="STRING"),
-    Setting("errorlog", ("--error-logfile", "--log-file"), text, "-", LOGGING,
-            "The file to write the server's own messages to; '-' means standard error.",
-            metavar="FILE"),
-    Setting("loglevel", ("--log-level",), log_level, "info", LOGGING,
+            "address, t the time, r the request line, s the status and b the body length."
+        ),
+        metavar="STRING",
+    ),
+    Setting(
+        name="errorlog", flags=("--error-logfile", "--log-file"), section=LOGGING,
+        validate=text, default="-",
+        help="The file to write the server's own messages to; '-' means standard error.",
+        metavar="FILE",
+    ),
+    Setting(
+        name="loglevel", flags=("--log-level",), section=LOGGING,
+        validate=log_level, default="info",
+        help=(
             "The least important messages to write to the error log: "
-            "debug, info, warning, error or critical.", metavar="LEVEL"),
-    Setting("capture_output", ("--capture-output",), boolean, False, LOGGING,
+            "debug, info, warning, error or critical."
+        ),
+        metavar="LEVEL",
+    ),
+    Setting(
+        name="capture_output", flags=("--capture-output",), section=LOGGING,
+        validate=boolean, default=False,
+        help=(
             "Send what the application prints to standard output and standard error into "
-            "the error log file.", action="store_true"),
-    Setting("logconfig_dict", (), dictionary, {}, LOGGING,
+            "the error log file."
+        ),
+        action="store_true",
+    ),
+    Setting(
+        name="logconfig_dict", flags=(), section=LOGGING,
+        validate=dictionary, default={},
+        help=(
             "A dictionary in the format of logging.config.dictConfig that replaces "
-            "unicorn's own logging setup. Config file only."),
-    Setting("proc_name", ("-n", "--name"), optional_text, None, PROCESS_NAMING,
+            "unicorn's own logging setup. Config file only."
+        ),
+    ),
+    Setting(
+        name="proc_name", flags=("-n", "--name"), section=PROCESS_NAMING,
+        validate=optional_text, default=None,
+        help=(
             "A name to tell this server's processes apart from another's in ps and top, "
-            "where the operating system allows renaming a process.", metavar="STRING"),
+            "where the operating system allows renaming a process."
+        ),
+        metavar="STRING",
+    ),
     hook("on_starting", ("server",), "in the master, before it opens its sockets."),
     hook("on_reload", ("server",), "in the master, when SIGHUP asks it to reload."),
     hook("when_ready", ("server",), "in the master, once the sockets are open and the "

@@ -1,10 +1,13 @@
 """Listening sockets: parse a bind address, then bind it or adopt one that is already bound.
 
-Book chapter: "Sockets and binding". Corresponds to gunicorn/sock.py (and util.parse_address).
-The master creates the listeners before forking (again on HUP, for new addresses only), and every
-worker accepts on the same sockets.
-Left out: TLS, chown of unix sockets for a worker user, binding abstract unix names, and host names
-that resolve only to IPv6 (a name is bound as IPv4; write [::1] for IPv6).
+The master creates the listeners before forking (again on HUP, for new
+addresses only), and every worker accepts on the same sockets.
+
+Explained in the chapter "Sockets and binding".
+gunicorn: gunicorn/sock.py (and util.parse_address).
+Left out: TLS, chown of unix sockets for a worker user, binding abstract unix
+names, and host names that resolve only to IPv6 (a name is bound as IPv4;
+write [::1] for IPv6).
 """
 
 import errno

@@ -1,7 +1,10 @@
 """Talking to systemd: readiness notifications and socket-activation fds.
 
-Book chapter: "Running under systemd". Corresponds to gunicorn/systemd.py.
-Turning fds into listeners is sockets.inherited_listeners' job; this module speaks the protocol.
+This module speaks the protocol; turning fds into listeners is
+sockets.inherited_listeners' job.
+
+Explained in the chapter "Running under systemd".
+gunicorn: gunicorn/systemd.py.
 Left out: the watchdog (WATCHDOG=1), fd names (LISTEN_FDNAMES) and vsock notify addresses.
 """
 

@@ -1,25 +1,43 @@
 """USR2: replace the running master with a new one, without closing a socket.
 
-The old master forks a child that execs a fresh ``python -m unicorn`` with the
-same command line; the listening sockets survive the exec because their file
-descriptors are passed down (``UNICORN_FD``). Both masters serve until the
-operator sends TERM to the old one; then the new one takes the usual pidfile
-name. Explained in the chapter "Upgrading without downtime"; gunicorn: reexec
-and maybe_promote_master in gunicorn/arbiter.py. Left out: changing the bind
-addresses in the same step (the new master keeps the sockets it inherits).
-"""
+The old master forks a child that execs a fresh ``python -m unicorn`` with
+the same command line; the listening sockets survive the exec because their
+file descriptors are passed down (``UNICORN_FD``). Both masters serve until
+the operator sends TERM to the old one; then the new one takes the usual
+pidfile name. These functions return what the arbiter stores.
 
-from __future__ import annotations
+Explained in the chapter "Reloads and upgrades".
+gunicorn: reexec and maybe_promote_master in gunicorn/arbiter.py.
+Left out: changing the bind addresses in the same step (the new master keeps
+the sockets it inherits).
+"""
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import NoReturn, Protocol
 
-from unicorn.pidfile import PidfileError
-from unicorn.sockets import listener_fds_env
+from unicorn.config import Config
+from unicorn.log import Logger
+from unicorn.pidfile import Pidfile, PidfileError
+from unicorn.sockets import Listener, listener_fds_env
 
-if TYPE_CHECKING:
-    from unicorn.arbiter import Arbiter
+
+class Master(Protocol):
+    """What USR2 needs from the running master (the Arbiter), and nothing more.
+
+    Named here rather than imported, so that this module does not import the
+    arbiter that imports it. Nothing here writes to the master: it stores
+    what these functions return.
+    """
+
+    cfg: Config
+    log: Logger
+    pid: int
+    argv: list[str]
+    launch_dir: str
+    launch_environ: dict[str, str]
+    listeners: list[Listener]
+
 
 # Set in the new master's environment: the pid of the master that started it.
 OLD_MASTER = "UNICORN_OLD_MASTER"
@@ -35,61 +53,57 @@ def pidfile_path(path: str, old_master: int) -> str:
     return path + ".2" if old_master else path
 
 
-def reexec(arbiter: Arbiter) -> None:
-    """Fork, and in the child exec a new master that inherits the listening sockets."""
-    if arbiter.reexec_pid:
-        arbiter.log.warning("USR2 ignored: a new master (pid %s) is already running",
-                            arbiter.reexec_pid)
-        return
-    if arbiter.old_master_pid:
-        arbiter.log.warning("USR2 ignored: the old master (pid %s) has not exited yet",
-                            arbiter.old_master_pid)
-        return
+def reexec(master: Master) -> int:
+    """Fork, and in the child exec a new master that inherits the listening sockets.
+
+    Returns the child's pid, which the arbiter keeps as ``reexec_pid``.
+    """
     pid = os.fork()
     if pid != 0:
-        arbiter.reexec_pid = pid
-        arbiter.log.explain(
+        master.log.explain(
             f"USR2: forked {pid}, which execs a new master on the same listening sockets. "
             "Send TERM to this (old) master to finish the upgrade.",
-            "Upgrading without downtime",
+            "Reloads and upgrades",
         )
-        return
-    exec_new_master(arbiter)
+        return pid
+    exec_new_master(master)
 
 
-def exec_new_master(arbiter: Arbiter) -> None:
+def exec_new_master(master: Master) -> NoReturn:
     """The forked child: become the new master, or die trying; never return.
 
     Returning would put a second copy of the old master's loop to work, and
     its cleanup would close the sockets and delete the files the real one uses.
     """
     try:
-        arbiter.cfg.pre_exec(arbiter)
+        master.cfg.pre_exec(master)
         # listener_fds_env marks the fds inheritable, so exec keeps them.
-        environ = dict(arbiter.launch_environ, **{OLD_MASTER: str(arbiter.pid)})
-        environ.update(listener_fds_env(arbiter.listeners))
-        os.chdir(arbiter.launch_dir)
-        argv = [sys.executable, "-m", "unicorn", *arbiter.argv]
+        environ = dict(master.launch_environ, **{OLD_MASTER: str(master.pid)})
+        environ.update(listener_fds_env(master.listeners))
+        os.chdir(master.launch_dir)
+        argv = [sys.executable, "-m", "unicorn", *master.argv]
         os.execve(sys.executable, argv, environ)
     except BaseException as error:
-        arbiter.log.error("Could not start the new master: %s", error)
+        master.log.error("Could not start the new master: %s", error)
     finally:
         os._exit(1)
 
 
-def promote_if_old_master_gone(arbiter: Arbiter) -> None:
+def promote_if_old_master_gone(old_master_pid: int, pidfile: Pidfile | None,
+                               pidfile_path: str, log: Logger) -> int:
     """A master started by USR2 takes the usual pidfile name once the old one exits.
 
-    The old master does not delete its pidfile while we live, and rename()
-    replaces it in one step, so there is never a moment without a pidfile.
+    Returns the old master's pid while it lives, and 0 once it is gone: the
+    arbiter stores it as ``old_master_pid``. The old master does not delete
+    its pidfile while we live, and rename() replaces it in one step, so there
+    is never a moment without a pidfile.
     """
-    if not arbiter.old_master_pid or os.getppid() == arbiter.old_master_pid:
-        return
-    arbiter.log.info("Old master %s is gone; this master takes over", arbiter.old_master_pid)
-    arbiter.old_master_pid = 0
-    if arbiter.pidfile is None:
-        return
-    try:
-        arbiter.pidfile.rename(arbiter.cfg.pidfile)
-    except PidfileError as error:
-        arbiter.log.warning("Keeping pidfile %s: %s", arbiter.pidfile.path, error)
+    if not old_master_pid or os.getppid() == old_master_pid:
+        return old_master_pid
+    log.info("Old master %s is gone; this master takes over", old_master_pid)
+    if pidfile is not None:
+        try:
+            pidfile.rename(pidfile_path)
+        except PidfileError as error:
+            log.warning("Keeping pidfile %s: %s", pidfile.path, error)
+    return 0

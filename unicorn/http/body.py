@@ -2,8 +2,10 @@
 
 It pulls body events from the parser, and bytes from the connection only when
 the parser needs them, so it can never read past the end of this message:
-the next pipelined request stays in the parser's buffer. Explained in the
-chapter "The WSGI gateway"; gunicorn: gunicorn/http/body.py.
+the next pipelined request stays in the parser's buffer.
+
+Explained in the chapter "The WSGI gateway".
+gunicorn: gunicorn/http/body.py.
 Left out: ``seek`` and ``tell``; PEP 3333 does not ask for them.
 """
 

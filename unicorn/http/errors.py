@@ -5,7 +5,7 @@ only has to say *what* went wrong and the worker only has to say it back.
 After any of these the connection is closed: once the framing of one message
 is in doubt, nothing that follows it on the same connection can be trusted.
 
-Explained in the book's chapter "Parsing HTTP/1.1".
+Explained in the chapter "Parsing HTTP/1.1".
 gunicorn: gunicorn/http/errors.py (same statuses, fewer classes).
 """
 

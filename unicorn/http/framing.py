@@ -3,21 +3,17 @@
 The parser checks syntax; this module reads the few fields that decide how
 the bytes after the head are framed and how the request is answered. This is
 where request smuggling is stopped, so every rule cites RFC 9112 or 9110.
-Explained in the chapter "Parsing HTTP/1.1"; gunicorn: the second half of
-gunicorn/http/message.py. Left out: transfer codings other than chunked, and
-any leniency about framing; where two readings are possible, the request is
-refused.
+
+Explained in the chapter "Parsing HTTP/1.1".
+gunicorn: the second half of gunicorn/http/message.py.
+Left out: transfer codings other than chunked, and any leniency about
+framing; where two readings are possible, the request is refused.
 """
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from unicorn.http import errors
-
-if TYPE_CHECKING:
-    from unicorn.http.parser import Request
 
 # The fields this module reads: where the body ends, who the request is
 # for, whether the connection stays open, and what the client expects.
@@ -43,52 +39,72 @@ def list_members(values: list[str]) -> list[str]:
     return [member.strip(" \t").lower() for value in values for member in value.split(",")]
 
 
-def apply_headers(request: Request) -> None:
-    """Read the fields that change how the message is framed or answered."""
+@dataclass
+class FramingFields:
+    """What the framing fields say, as the five fields of the same name on a Request."""
+
+    host: str | None  # the target's authority when absolute-form, else Host; None without either
+    content_length: int | None  # the body's length; None when chunked, 0 when there is no body
+    chunked: bool  # Transfer-Encoding: chunked
+    keep_alive: bool  # the client's wish, from Connection and the version
+    expect_continue: bool  # Expect: 100-continue from an HTTP/1.1 client
+
+
+def read_framing_fields(version: str, target_host: str | None,
+                        headers: list[tuple[str, str]]) -> FramingFields:
+    """Read the fields that change how the message is framed or answered.
+
+    ``target_host`` is the authority of an absolute-form target, if any.
+    """
     found: dict[str, list[str]] = {name: [] for name in FIELDS_READ_HERE}
-    for name, value in request.headers:
+    for name, value in headers:
         if name in found:
             found[name].append(value)
-    check_host(request, found["HOST"])
-    set_framing(request, found["CONTENT-LENGTH"], found["TRANSFER-ENCODING"])
-    set_keep_alive(request, found["CONNECTION"])
-    set_expectation(request, found["EXPECT"])
+    # Checked in this order, so that a request breaking two rules always gets the same answer.
+    host = check_host(version, target_host, found["HOST"])
+    content_length, chunked = body_framing(version, found["CONTENT-LENGTH"],
+                                           found["TRANSFER-ENCODING"])
+    return FramingFields(
+        host=host,
+        content_length=content_length,
+        chunked=chunked,
+        keep_alive=client_keep_alive(version, found["CONNECTION"]),
+        expect_continue=expects_continue(version, found["EXPECT"]),
+    )
 
 
-def check_host(request: Request, hosts: list[str]) -> None:
-    """HTTP/1.1 requests carry exactly one valid Host (RFC 9112 §3.2)."""
+def check_host(version: str, target_host: str | None, hosts: list[str]) -> str | None:
+    """HTTP/1.1 requests carry exactly one valid Host (RFC 9112 §3.2); return the host."""
     if len(hosts) > 1:
         raise errors.InvalidHost("more than one Host header")
     if not hosts:
-        if request.version == "HTTP/1.1":
+        if version == "HTTP/1.1":
             raise errors.InvalidHost("HTTP/1.1 request without a Host header")
-        return
+        return target_host
     if not is_valid_host(hosts[0]):
         raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
     # §3.2.2: with an absolute-form target, its authority wins over Host.
-    if request.host is None:
-        request.host = hosts[0]
+    return hosts[0] if target_host is None else target_host
 
 
-def set_framing(request: Request, lengths: list[str], codings: list[str]) -> None:
+def body_framing(version: str, lengths: list[str], codings: list[str]) -> tuple[int | None, bool]:
     """Decide where the body ends (RFC 9112 §6.1-6.3), refusing any ambiguity.
 
-    Ambiguous framing is how requests are smuggled: if a proxy in front of us
-    reads the body's length one way and we read it another, the rest of the
-    body becomes a second request that the proxy never checked.
+    Returns (content_length, chunked). Ambiguous framing is how requests are
+    smuggled: if a proxy in front of us reads the body's length one way and
+    we read it another, the rest of the body becomes a second request that
+    the proxy never checked.
     """
     if codings:
         if lengths:
             raise errors.InvalidFraming("both Content-Length and Transfer-Encoding")
-        if request.version == "HTTP/1.0":
+        if version == "HTTP/1.0":
             raise errors.InvalidFraming("Transfer-Encoding in an HTTP/1.0 request")
         check_transfer_codings(codings)
-        request.chunked = True
-        request.content_length = None
-    elif lengths:
-        request.content_length = parse_content_length(lengths)
-    else:
-        request.content_length = 0  # requests without framing have no body (§6.3)
+        return None, True
+    if lengths:
+        return parse_content_length(lengths), False
+    return 0, False  # requests without framing have no body (§6.3)
 
 
 def check_transfer_codings(values: list[str]) -> None:
@@ -118,24 +134,24 @@ def parse_content_length(values: list[str]) -> int:
     return int(text)
 
 
-def set_keep_alive(request: Request, values: list[str]) -> None:
-    """Connection is a comma-separated list of tokens (RFC 9110 §7.6.1)."""
+def client_keep_alive(version: str, values: list[str]) -> bool:
+    """Does the client want the connection kept? Connection is a comma-separated
+    list of tokens (RFC 9110 §7.6.1); HTTP/1.1 keeps by default (RFC 9112 §9.3)."""
     options = set(list_members(values))
-    if request.version == "HTTP/1.1":
-        request.keep_alive = "close" not in options
-    else:
-        request.keep_alive = "keep-alive" in options and "close" not in options
+    if version == "HTTP/1.1":
+        return "close" not in options
+    return "keep-alive" in options and "close" not in options
 
 
-def set_expectation(request: Request, values: list[str]) -> None:
+def expects_continue(version: str, values: list[str]) -> bool:
     """Only 100-continue is understood (RFC 9110 §10.1.1), and not from HTTP/1.0.
 
     Expect is a list; every member must be 100-continue, or the answer is 417.
     """
     if not values:
-        return
+        return False
     members = set(list_members(values)) - {""}
     unknown = sorted(members - {"100-continue"})
     if unknown or not members:
         raise errors.ExpectationFailed(f"cannot meet expectation {(unknown or [''])[0][:40]!r}")
-    request.expect_continue = request.version == "HTTP/1.1"
+    return version == "HTTP/1.1"

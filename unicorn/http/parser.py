@@ -3,11 +3,13 @@
 The caller feeds bytes as they arrive, split anywhere, and asks for the next
 event: a request head, a piece of body, the end of a message, or "need more
 bytes". Keeping sockets out makes the parser easy to test and lets the sync
-and threaded workers share it. Explained in the chapter "Parsing HTTP/1.1";
-gunicorn: gunicorn/http/parser.py, unreader.py and the first half of
-message.py. Left out on purpose: obs-fold, lower-case methods, transfer
-codings other than chunked and versions other than HTTP/1.0 and HTTP/1.1 are
-refused (400, as gunicorn does) rather than accepted.
+and threaded workers share it.
+
+Explained in the chapter "Parsing HTTP/1.1".
+gunicorn: gunicorn/http/parser.py, unreader.py and the first half of message.py.
+Left out, on purpose: obs-fold, lower-case methods, transfer codings other
+than chunked and versions other than HTTP/1.0 and HTTP/1.1 are refused (400,
+as gunicorn does) rather than accepted.
 """
 
 import enum
@@ -15,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from unicorn.http import errors
-from unicorn.http.framing import apply_headers, is_valid_host
+from unicorn.http.framing import is_valid_host, read_framing_fields
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -39,8 +41,11 @@ CONTROL_MARKS = bytes(
 # RFC 9110 §5.6.4 quoted-string, and RFC 9112 §7.1.1 chunk extensions.
 QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
-# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF; we bound the size to
-# 16 hex digits so no client can make us hold a number we cannot use.
+# RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF. The grammar allows
+# any number of hex digits; we allow 1 to 16 (16 hex digits are 64 bits, more
+# than any body we could hold), so no client can make us build a huge number.
+# "{{1,16}}" is the regex quantifier {1,16}, its braces doubled because this
+# is an f-string.
 CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
@@ -74,7 +79,11 @@ class Limits:
                    field_size or MAX_FIELD_SIZE)
 
     def head_size(self) -> int:
-        """The most bytes a complete head can take; more without an end is refused."""
+        """The most bytes a complete head can take; more without an end is refused.
+
+        Each "+ 2" is a CRLF: after the request line, after each field line,
+        and the empty line that ends the head.
+        """
         return self.request_line + 2 + self.fields * (self.field_size + 2) + 2
 
 
@@ -88,9 +97,10 @@ class Request:
     query: str
     version: str  # "HTTP/1.0" or "HTTP/1.1"
     headers: list[tuple[str, str]]  # (UPPER-CASE NAME, value), in order
+    # The rest is what framing.read_framing_fields found in the headers:
     host: str | None = None  # from the target when absolute-form, else Host
-    keep_alive: bool = True
-    expect_continue: bool = False
+    keep_alive: bool = True  # the client's wish; Response.keep_alive decides
+    expect_continue: bool = False  # send 100 Continue before reading the body
     content_length: int | None = None  # None with chunked; 0 when no body
     chunked: bool = False
 
@@ -109,14 +119,16 @@ class EndOfMessage:
     trailers: list[tuple[str, str]] = field(default_factory=list)
 
 
-class Signal(enum.Enum):
+class Sentinel(enum.Enum):
+    """The two events that carry no data. (Not OS signals: nothing here is asynchronous.)"""
+
     NEED_DATA = "feed me more bytes, then ask again"
     CLOSED = "the peer closed the connection between requests"
 
 
-NEED_DATA = Signal.NEED_DATA
-CLOSED = Signal.CLOSED
-Event = Request | Data | EndOfMessage | Signal
+NEED_DATA = Sentinel.NEED_DATA
+CLOSED = Sentinel.CLOSED
+Event = Request | Data | EndOfMessage | Sentinel
 
 
 class RequestParser:
@@ -163,9 +175,12 @@ class RequestParser:
     @property
     def between_requests(self) -> bool:
         """True when no part of a request has been received yet (keep-alive idle)."""
+        # "==", not "is": each read of self._read_head makes a new bound-method
+        # object, so "is" would always be False. "==" compares the function
+        # and the instance, which is what we mean by "the step is _read_head".
         return self._step == self._read_head and not self.buffer
 
-    def _need_data(self) -> Signal:
+    def _need_data(self) -> Sentinel:
         if self.peer_closed:
             raise errors.IncompleteRequest("connection closed in the middle of a request")
         return NEED_DATA
@@ -187,12 +202,19 @@ class RequestParser:
             self._check_incomplete_section(errors.HeadersTooLarge("request head too large"))
             return self._need_data()
         head = bytes(buffer[:end])
-        del buffer[: end + 4]
+        del buffer[: end + 4]  # the head and the CRLF CRLF after it
         self._check_request_line_length(head)
         request_line, *field_lines = split_lines(head)
-        request = parse_request_line(request_line)
-        request.headers = parse_fields(field_lines, self.limits)
-        apply_headers(request)
+        method, target, version = parse_request_line(request_line)
+        path, query, target_host = split_target(method, target)
+        headers = parse_fields(field_lines, self.limits)
+        fields = read_framing_fields(version, target_host, headers)
+        request = Request(
+            method=method, target=target, path=path, query=query, version=version,
+            headers=headers, host=fields.host, keep_alive=fields.keep_alive,
+            expect_continue=fields.expect_continue, content_length=fields.content_length,
+            chunked=fields.chunked,
+        )
         self._start_body(request)
         return request
 
@@ -202,6 +224,7 @@ class RequestParser:
         The search resumes where the last one stopped, so a client sending a
         byte at a time costs linear time, not quadratic.
         """
+        # Back 3 bytes: a CRLF CRLF may have begun in the bytes already searched.
         end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
         if end != -1:
             self._scanned = 0
@@ -209,6 +232,7 @@ class RequestParser:
 
     def _check_incomplete_section(self, too_large: errors.HTTPError) -> None:
         """Refuse a part-received head or trailers as soon as it cannot become valid."""
+        # Back 2 bytes: a CR at the old end may be followed by what just arrived.
         if BARE_LINE_END_RE.search(self.buffer, max(self._scanned - 2, 0)):
             raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
         if len(self.buffer) > self.limits.head_size():
@@ -293,7 +317,7 @@ class RequestParser:
             self._check_incomplete_section(errors.HeadersTooLarge("trailer section too large"))
             return self._need_data()
         section = bytes(self.buffer[:end])
-        del self.buffer[: end + 4]
+        del self.buffer[: end + 4]  # the trailers and the CRLF CRLF after them
         trailers = parse_fields(split_lines(section), self.limits)
         for name, _ in trailers:
             if name in FORBIDDEN_TRAILERS:
@@ -310,7 +334,7 @@ class RequestParser:
                 raise errors.InvalidChunk("line ending is not CRLF")
             return None
         line = self.buffer[:end].decode("latin-1")
-        del self.buffer[: end + 2]
+        del self.buffer[: end + 2]  # the line and its CRLF
         return line
 
     def _end_message(self, trailers: list[tuple[str, str]]) -> EndOfMessage:
@@ -318,8 +342,11 @@ class RequestParser:
         return EndOfMessage(trailers)
 
 
-def parse_request_line(line: str) -> Request:
-    """request-line = method SP request-target SP HTTP-version (RFC 9112 §3)."""
+def parse_request_line(line: str) -> tuple[str, str, str]:
+    """request-line = method SP request-target SP HTTP-version (RFC 9112 §3).
+
+    Returns (method, target, version), each checked.
+    """
     parts = line.split(" ")
     if len(parts) != 3:
         raise errors.InvalidRequestLine(f"invalid request line {line[:80]!r}")
@@ -330,8 +357,7 @@ def parse_request_line(line: str) -> Request:
         raise errors.InvalidVersion(f"unsupported version {version[:20]!r}")
     if not TARGET_RE.fullmatch(target):
         raise errors.InvalidTarget("request target is not printable ASCII")
-    path, query, host = split_target(method, target)
-    return Request(method, target, path, query, version, [], host)
+    return method, target, version
 
 
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
@@ -393,7 +419,7 @@ def parse_fields(lines: list[str], limits: Limits) -> list[tuple[str, str]]:
         return []
     if len(lines) > limits.fields:
         raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
-    if max(map(len, lines)) + 2 > limits.field_size:
+    if max(map(len, lines)) + 2 > limits.field_size:  # a line's size counts its CRLF
         raise errors.HeadersTooLarge(f"header line longer than {limits.field_size} bytes")
     fields = []
     for line in lines:

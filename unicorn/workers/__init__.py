@@ -2,9 +2,11 @@
 
 ``sync`` serves one request per connection; ``gthread`` keeps connections
 alive and runs the app in a pool of threads. Anything else is a dotted path
-to a Worker subclass. Explained in the chapter "Workers"; gunicorn: the
-worker table in gunicorn/workers/__init__.py. Left out: gevent, eventlet,
-tornado and the asyncio workers.
+to a Worker subclass.
+
+Explained in the chapter "The sync worker".
+gunicorn: the worker table in gunicorn/workers/__init__.py.
+Left out: gevent, eventlet, tornado and the asyncio workers.
 """
 
 import importlib

@@ -2,9 +2,31 @@
 
 The arbiter builds a Worker, forks, and the child calls ``start()``: it
 installs its own signal handlers, loads the app, then runs the subclass's
-``run()`` loop. ``handle_request`` is the one path every request takes:
-parser -> environ -> app -> response. Explained in the chapter "Workers";
-gunicorn: gunicorn/workers/base.py. Left out: the PROXY protocol and statsd.
+``run()`` loop. Every request then takes the same path through the code;
+start reading here. By function name:
+
+1. accept: ``SyncWorker.accept`` / ``ThreadWorker.accept`` take a connection
+   from a ``Listener`` and wrap it in a ``Connection``.
+2. read the request: ``Connection.read_request`` (sync) or
+   ``ThreadWorker.read_head`` (gthread) feed bytes to ``RequestParser.feed``.
+3. parser events: ``RequestParser.next_event`` gives ``Request``, ``Data``,
+   ``EndOfMessage``, or the sentinels ``NEED_DATA`` and ``CLOSED``.
+4. framing fields: ``framing.read_framing_fields`` reads Host,
+   Content-Length, Transfer-Encoding, Connection and Expect into the Request.
+5. handle the request: ``Worker.handle_request``.
+6. environ, body, response: ``Worker.prepare`` builds them with
+   ``environ.build_environ``, ``body.Body`` and ``response.Response``.
+7. app: ``response.run_app`` calls it with ``Response.start_response``.
+8. write head and body: ``Response.send_iterable`` -> ``write`` ->
+   ``choose_framing`` and ``_head``, then ``finish``.
+9. drain: ``Body.drain`` reads what the app left of the request's body.
+10. close or keep alive: ``Response.keep_alive`` and ``Worker.offers_keep_alive``
+    decide; sync closes (``Connection.close``/``close_gently``), gthread
+    ``hand_back``s the connection to its main loop to wait for the next.
+
+Explained in the chapter "The sync worker".
+gunicorn: gunicorn/workers/base.py.
+Left out: the PROXY protocol and statsd.
 """
 
 import abc
@@ -20,10 +42,12 @@ from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body
+from unicorn.http.environ import build_environ, forwarded_scheme
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
-from unicorn.http.wsgi import Response, build_environ, error_response, forwarded_scheme, run_app
+from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
+from unicorn.sockets import Listener
 
 # The exceptions that mean "the client went away", not "the server broke".
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -88,13 +112,15 @@ class Connection:
 class Worker(abc.ABC):
     """A worker process. Built in the arbiter; everything after ``start`` runs in the child."""
 
+    # Class attributes a subclass sets to describe itself:
     multithread = False  # wsgi.multithread
+    keeps_connections = False  # can a connection carry several requests? (offers_keep_alive)
 
-    def __init__(self, age: int, ppid: int, listeners: list, app, cfg, log) -> None:
+    def __init__(self, age: int, ppid: int, listeners: list[Listener], app, cfg, log) -> None:
         self.age = age  # spawn order: the arbiter stops the oldest first
         self.ppid = ppid  # the arbiter's pid; if our parent changes, it died
         self.listeners = listeners
-        self.wsgi = app  # the app when preloaded in the arbiter, else None
+        self.app = app  # the WSGI app when preloaded in the arbiter, else None until boot
         self.cfg = cfg
         self.log = log
         self.pid: int | None = None
@@ -154,8 +180,8 @@ class Worker(abc.ABC):
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
         self.drop_privileges()
-        if self.wsgi is None:
-            self.wsgi = load_app(self.cfg.app_uri)
+        if self.app is None:
+            self.app = load_app(self.cfg.app_uri)
         if self.cfg.reload:
             # Started after the app is imported, so its modules are among those watched.
             Reloader(self.reload_changed, self.cfg.reload_extra_files).start()
@@ -192,7 +218,11 @@ class Worker(abc.ABC):
 
     @abc.abstractmethod
     def run(self) -> None:
-        """Accept and serve connections until ``self.alive`` turns False."""
+        """Accept and serve connections until ``self.alive`` turns False.
+
+        Override in a subclass (required): this is the worker's model of
+        concurrency. Beat ``self.heartbeat`` at least twice per ``timeout``.
+        """
 
     # -- signals --------------------------------------------------------
 
@@ -217,16 +247,12 @@ class Worker(abc.ABC):
 
     # -- helpers for run() ----------------------------------------------
 
-    def notify(self) -> None:
-        """Tell the arbiter we are alive (the heartbeat)."""
-        self.heartbeat.beat()
-
     def reload_changed(self, path: str) -> None:
         """--reload: a source file changed; exit, and the arbiter forks a fresh worker."""
         self.log.info("Worker reloading: %s modified", path)
         self.log.explain(
             f"{path} changed: worker {self.pid} exits so that a new one imports the new code.",
-            "Reloading code",
+            "Reloads and upgrades",
         )
         self.alive = False
         os.write(self.wakeup_w, b"R")  # wake the main loop from its select()
@@ -246,13 +272,18 @@ class Worker(abc.ABC):
         return False
 
     def count_request(self) -> None:
+        """Count a request; the last one of ``max_requests`` makes the worker leave.
+
+        Override in a subclass: when several threads count at once (gthread
+        adds a lock).
+        """
         self.requests_handled += 1
         if self.requests_handled >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
             self.log.explain(
                 f"Worker {self.pid} served its max_requests and will exit; "
                 "the arbiter forks a fresh one.",
-                "Workers",
+                "The sync worker",
             )
             self.alive = False
 
@@ -263,16 +294,27 @@ class Worker(abc.ABC):
 
     # -- one request ----------------------------------------------------
 
-    def handle_request(self, conn: Connection, request: Request, keep_alive: bool) -> bool:
+    def offers_keep_alive(self) -> bool:
+        """Does the worker offer to keep this connection open after the response?
+
+        Only a worker class that can wait on idle connections does (gthread,
+        not sync), only with a ``keepalive`` setting above 0, and only while
+        the worker is not stopping. Response.keep_alive adds the other rules.
+        """
+        return self.keeps_connections and self.cfg.keepalive > 0 and self.alive
+
+    def handle_request(self, conn: Connection, request: Request) -> bool:
         """Serve one request; return True if the connection may carry another."""
         self.count_request()
         response = None
         environ = {}
         start = time.monotonic()
         try:
-            environ, response, body = self.prepare(conn, request, keep_alive and self.alive)
+            environ, response, body = self.prepare(conn, request)
             self.cfg.pre_request(self, request)
-            run_app(self.wsgi, environ, response)
+            run_app(self.app, environ, response)
+            # The last keep-alive rule (see Response.keep_alive): the request's
+            # body is read to its end, so the next request's bytes come next.
             # Our Body, not environ["wsgi.input"]: middleware may have replaced that.
             return response.keep_alive and body.drain()
         except CLIENT_GONE as error:
@@ -293,11 +335,13 @@ class Worker(abc.ABC):
         finally:
             self.after_request(request, environ, response, time.monotonic() - start)
 
-    def prepare(self, conn: Connection, request: Request,
-                keep_alive: bool) -> tuple[dict, Response, Body]:
-        """Build the environ, the response writer and the body reader for one request."""
+    def prepare(self, conn: Connection, request: Request) -> tuple[dict, Response, Body]:
+        """Build the environ, the response writer and the body reader for one request.
+
+        Override in a subclass: to add environ keys or wrap the body or the response.
+        """
         send = conn.sock.sendall
-        response = Response(request, send, self.sendfile_for(conn), keep_alive)
+        response = Response(request, send, self.sendfile_for(conn), self.offers_keep_alive())
         body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
         environ = build_environ(
             request,
@@ -312,6 +356,10 @@ class Worker(abc.ABC):
         return environ, response, body
 
     def sendfile_for(self, conn: Connection) -> Callable | None:
+        """How the response sends a file without copying it, or None to copy it.
+
+        Override in a subclass: when the socket cannot use sendfile(2) (TLS, say).
+        """
         if not self.cfg.sendfile:
             return None
         return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
@@ -333,15 +381,26 @@ class Worker(abc.ABC):
 
         return send_continue
 
-    def answer_500(self, conn: Connection, response) -> None:
-        """A 500 is possible only while no byte of the response has been sent."""
+    def answer_500(self, conn: Connection, response: Response | None) -> None:
+        """A 500 is possible only while no byte of the response has been sent.
+
+        Override in a subclass: to send a different error page.
+        """
         if response is not None and response.headers_sent:
             return
         send_error(conn, 500, "Internal Server Error")
         if response is not None:
+            # The access log (after_request) reads the status from the
+            # response. The app's start_response may have recorded "200 OK",
+            # but the client got a 500; the log must say what was sent.
             response.status, response.status_code = "500 Internal Server Error", 500
 
-    def after_request(self, request: Request, environ: dict, response, elapsed: float) -> None:
+    def after_request(self, request: Request, environ: dict, response: Response | None,
+                      elapsed: float) -> None:
+        """Write the access log line and run the post_request hook.
+
+        Override in a subclass: to record more about each request.
+        """
         if response is None:
             return
         try:

@@ -3,8 +3,11 @@
 The main thread waits in one selector on the listeners, on every idle or
 half-read connection and on the wake-up pipe. A connection goes to a pool
 thread only once a whole request head has arrived, and comes back after the
-response. Explained in the chapter "Threads and keep-alive"; gunicorn:
-gunicorn/workers/gthread.py. Left out: TLS and HTTP/2.
+response.
+
+Explained in the chapter "Threads and keep-alive".
+gunicorn: gunicorn/workers/gthread.py.
+Left out: TLS and HTTP/2.
 """
 
 import enum
@@ -21,6 +24,7 @@ from functools import partial
 
 from unicorn.http import errors
 from unicorn.http.parser import CLOSED, NEED_DATA, Request
+from unicorn.sockets import Listener
 from unicorn.workers.base import Connection, Worker
 
 # The longest the main loop sleeps: the heart beats at least this often.
@@ -53,7 +57,7 @@ class Client:
     conn: Connection
     phase: Phase = Phase.READING
     since: float = 0.0  # time.monotonic() of accept, of the return from a thread, or of the close
-    kept_alive: bool = False  # True once a response was sent and the connection kept
+    keep_alive: bool = False  # True once a response was sent and the connection kept
 
 
 class ThreadWorker(Worker):
@@ -76,12 +80,21 @@ class ThreadWorker(Worker):
     """
 
     multithread = True  # wsgi.multithread: the app runs in several threads at once
+    keeps_connections = True  # idle connections wait in the selector, not in a thread
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # count_request() runs in pool threads; "+= 1" is read, add, write, and
         # two threads interleaving them would lose a count.
         self.count_lock = threading.Lock()
+        # The main loop's state. The selector and the pool hold fds and
+        # threads, so they are made in the child, by run(); never before fork.
+        self.selector: selectors.BaseSelector | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
+        self.clients: set[Client] = set()  # every open connection, whoever holds it
+        self.accepting = False  # are the listeners in the selector?
+        self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
 
     def count_request(self) -> None:
         with self.count_lock:
@@ -93,10 +106,6 @@ class ThreadWorker(Worker):
         """Serve until told to stop, let requests in flight finish, then clean up."""
         self.selector = selectors.DefaultSelector()
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="unicorn-thread")
-        self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
-        self.clients: set[Client] = set()
-        self.accepting = False
-        self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
         self.log.explain(
             f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
             f"every connection; {self.cfg.threads} thread(s) run the app, and a connection "
@@ -117,7 +126,7 @@ class ThreadWorker(Worker):
 
     def run_once(self, until: float = math.inf) -> None:
         """One turn: beat, close what expired, sleep until an event or deadline, act."""
-        self.notify()
+        self.heartbeat.beat()  # tell the arbiter this worker is alive
         now = time.monotonic()
         paused = now < self.accept_paused_until
         self.set_accepting(self.alive and not paused
@@ -179,7 +188,7 @@ class ThreadWorker(Worker):
                 "Threads and keep-alive",
             )
 
-    def accept(self, listener) -> None:
+    def accept(self, listener: Listener) -> None:
         """Take one waiting connection, then go back to the selector.
 
         One at a time on purpose: every worker is woken by a new connection,
@@ -199,7 +208,7 @@ class ThreadWorker(Worker):
         conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
         client = Client(conn)
         self.clients.add(client)
-        self.wait_for_request(client, kept_alive=False)
+        self.wait_for_request(client, keep_alive=False)
         if len(self.clients) >= self.cfg.threads:
             # Every thread may be busy: give a sibling with free threads the
             # next connection. Keep-alive connections stay where they land, so
@@ -209,9 +218,9 @@ class ThreadWorker(Worker):
 
     # -- reading request heads, in the main thread -----------------------------
 
-    def wait_for_request(self, client: Client, kept_alive: bool) -> None:
+    def wait_for_request(self, client: Client, keep_alive: bool) -> None:
         """Park a connection in the selector until a whole request head is in."""
-        client.phase, client.since, client.kept_alive = Phase.READING, time.monotonic(), kept_alive
+        client.phase, client.since, client.keep_alive = Phase.READING, time.monotonic(), keep_alive
         client.conn.sock.setblocking(False)
         self.selector.register(client.conn.sock, selectors.EVENT_READ,
                                partial(self.read_head, client))
@@ -257,8 +266,7 @@ class ThreadWorker(Worker):
         try:
             conn.sock.settimeout(self.cfg.timeout or None)  # blocking, with a limit
             while request is not None:
-                allowed = self.alive and self.cfg.keepalive > 0
-                keep_alive = self.handle_request(conn, request, keep_alive=allowed)
+                keep_alive = self.handle_request(conn, request)
                 request = self.buffered_request(conn) if keep_alive else None
         except errors.HTTPError as error:  # the pipelined head was malformed
             self.reject(conn, error)
@@ -297,8 +305,8 @@ class ThreadWorker(Worker):
                 client, keep_alive = self.returned.get_nowait()
             except queue.Empty:
                 return
-            if keep_alive and self.alive:
-                self.wait_for_request(client, kept_alive=True)
+            if keep_alive and self.alive:  # the worker may have begun to stop meanwhile
+                self.wait_for_request(client, keep_alive=True)
             else:
                 self.close_gently(client)
 
@@ -314,7 +322,7 @@ class ThreadWorker(Worker):
             return math.inf  # the socket timeout bounds it, in the thread
         if client.phase is Phase.CLOSING:
             return client.since + LINGER
-        if client.kept_alive and client.conn.parser.between_requests:
+        if client.keep_alive and client.conn.parser.between_requests:
             return client.since + self.cfg.keepalive
         return client.since + (self.cfg.timeout or math.inf)
 

@@ -3,14 +3,18 @@
 The simplest model that is still a real server: wait until a listener is
 readable, accept, serve one request, close, beat the heart, repeat. Every
 worker waits on the same listening sockets and the kernel hands each new
-connection to one of them. Explained in the chapter "The pre-fork model";
-gunicorn: gunicorn/workers/sync.py. Left out: keep-alive, on purpose, as in
-gunicorn: a worker held by an idle client would serve nobody else.
+connection to one of them.
+
+Explained in the chapter "The sync worker".
+gunicorn: gunicorn/workers/sync.py.
+Left out: keep-alive, on purpose, as in gunicorn: a worker held by an idle
+client would serve nobody else.
 """
 
 import select
 
 from unicorn.http import errors
+from unicorn.sockets import Listener
 from unicorn.workers.base import Connection, Worker
 
 
@@ -21,29 +25,31 @@ class SyncWorker(Worker):
         ``timeout`` bounds a whole request here: the heart beats only between
         requests, so a request that runs longer than ``timeout`` is killed.
         """
-        for listener in self.listeners:
-            listener.sock.setblocking(False)
-        waiting_on = [listener.sock for listener in self.listeners] + [self.wakeup_r]
+        listener_of = {listener.sock: listener for listener in self.listeners}
+        for sock in listener_of:
+            sock.setblocking(False)
+        waiting_on = [*listener_of, self.wakeup_r]
         while self.alive:
-            self.notify()
+            self.heartbeat.beat()  # tell the arbiter this worker is alive
             if self.parent_changed():
                 return
             # A signal does not interrupt select() (PEP 475 retries it); it
             # wakes us by writing to wakeup_r, which is among the fds we wait on.
             ready, _, _ = select.select(waiting_on, [], [], self.select_timeout())
-            for sock in ready:
-                if sock is self.wakeup_r:
+            for fd_or_sock in ready:
+                if fd_or_sock is self.wakeup_r:
                     self.drain_wakeup()
                 elif self.alive:
-                    self.accept(sock)
+                    self.accept(listener_of[fd_or_sock])
 
     def select_timeout(self) -> float:
         """Wake at least twice per ``timeout`` to beat the heart while idle."""
         return self.cfg.timeout / 2 if self.cfg.timeout > 0 else 1.0
 
-    def accept(self, listening) -> None:
+    def accept(self, listener: Listener) -> None:
+        """Take one connection from ``listener``, serve its one request, close it."""
         try:
-            sock, client = listening.accept()
+            sock, client = listener.sock.accept()
         except (BlockingIOError, ConnectionAbortedError):
             return  # another worker took it (the thundering herd), or the client gave up
         except OSError as error:  # EMFILE and friends: too many open files
@@ -54,18 +60,20 @@ class SyncWorker(Worker):
         # (A client that trickles a byte just often enough is not; that is what
         # a buffering proxy in front, or the gthread worker, is for.)
         sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
-        conn = Connection(sock, client, listening.getsockname(), self.limits)
-        if self.serve(conn):
-            conn.close()
+        conn = Connection(sock, client, listener.sock.getsockname(), self.limits)
+        read_to_end = self.serve(conn)
+        if read_to_end:
+            conn.close()  # nothing unread, so close() cannot make the kernel send RST
         else:
             conn.close_gently()
 
     def serve(self, conn: Connection) -> bool:
-        """Read one request and answer it; keep-alive is never offered.
+        """Read one request and answer it; return whether it was read to its end.
 
-        Returns True when the request was read to its end, so the socket can
-        simply be closed; False when the client may still be sending (a
-        refused request, or a body the app did not read).
+        Keep-alive is never offered. The answer says how to close: True when
+        nothing of the client's is left unread, so the socket can simply be
+        closed; False when the client may still be sending (a refused
+        request, or a body the app did not read), so it is closed gently.
         """
         try:
             request = conn.read_request()
@@ -76,5 +84,5 @@ class SyncWorker(Worker):
             return True  # the client vanished or stalled before sending a request
         if request is None:
             return True
-        self.handle_request(conn, request, keep_alive=False)
+        self.handle_request(conn, request)  # never kept alive: keeps_connections is False
         return conn.parser.between_requests

@@ -1,24 +1,23 @@
-"""The WSGI gateway: a parsed request becomes an environ, and the app's answer becomes bytes.
+"""The response: the app's status, headers and body become checked bytes on the wire.
 
-PEP 3333 is the contract on both sides: ``build_environ`` fills in every key
-it asks for, and ``Response`` checks what the application hands back before
-a byte of it reaches the wire. Explained in the chapter "The WSGI gateway";
-gunicorn: gunicorn/http/wsgi.py. Left out: the PROXY protocol, HTTP/2 and
-103 Early Hints.
+``start_response`` and ``write`` are PEP 3333's; ``Response`` checks what the
+application hands back before a byte of it is sent, chooses how the body is
+framed (Content-Length, chunked, or the end of the connection) and says
+whether the connection may stay open. ``run_app`` calls the app.
+
+Explained in the chapter "The WSGI gateway".
+gunicorn: gunicorn/http/wsgi.py (its Response half).
+Left out: HTTP/2 and 103 Early Hints.
 """
 
 import io
-import ipaddress
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
-from urllib.parse import unquote_to_bytes
 
 from unicorn import SERVER_SOFTWARE
-from unicorn.http.body import Body
 from unicorn.http.framing import list_members
 from unicorn.http.parser import TOKEN_RE, Request
 
@@ -49,127 +48,6 @@ class FileWrapper:
             yield chunk
 
 
-def build_environ(
-    request: Request,
-    body: Body,
-    server: tuple[str, int] | str,
-    client: tuple[str, int] | str,
-    errors: io.TextIOBase = sys.stderr,
-    multithread: bool = False,
-    url_scheme: str = "http",
-    script_name: str = "",
-) -> dict:
-    """The environ dictionary of PEP 3333 for one request.
-
-    ``server`` and ``client`` are socket addresses, or a path string for a
-    unix socket, where there is no port to report.
-    """
-    environ = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": request.query,
-        "RAW_URI": request.target,
-        "SERVER_PROTOCOL": request.version,
-        "SERVER_SOFTWARE": SERVER_SOFTWARE,
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": url_scheme,
-        "wsgi.input": body,
-        "wsgi.errors": errors,
-        "wsgi.multithread": multithread,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.input_terminated": True,
-        "wsgi.file_wrapper": FileWrapper,
-    }
-    add_headers(environ, request.headers)
-    if "CONTENT_LENGTH" in environ:  # "5, 5" from repeated fields is the one number 5
-        environ["CONTENT_LENGTH"] = str(request.content_length)
-    if request.host is not None:
-        environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
-    add_addresses(environ, server, client, request.host, url_scheme)
-    add_path(environ, request.path, script_name.rstrip("/"))
-    return environ
-
-
-def add_headers(environ: dict, headers: list[tuple[str, str]]) -> None:
-    """HTTP_* keys; Content-Type and Content-Length go in without the prefix.
-
-    Repeated fields are joined with "," (RFC 9110 §5.3), which is only safe
-    because the parser dropped names containing "_".
-    """
-    for name, value in headers:
-        if name == "CONTENT-TYPE":
-            key = "CONTENT_TYPE"
-        elif name == "CONTENT-LENGTH":
-            key = "CONTENT_LENGTH"
-        else:
-            key = "HTTP_" + name.replace("-", "_")
-        if key in environ:
-            environ[key] += "," + value
-        else:
-            environ[key] = value
-
-
-def add_addresses(environ: dict, server, client, host: str | None, scheme: str) -> None:
-    """SERVER_NAME/PORT from the listening socket, REMOTE_ADDR/PORT from the peer.
-
-    A unix socket has no name or port to give, so then the Host header,
-    which PEP 3333 suggests for URL reconstruction anyway, is used instead.
-    """
-    if isinstance(server, str):
-        name, port = split_host(host or "")
-        environ["SERVER_NAME"] = name or "localhost"
-        environ["SERVER_PORT"] = port or ("443" if scheme == "https" else "80")
-    else:
-        environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1])
-    if isinstance(client, str) or not client:
-        environ["REMOTE_ADDR"] = client or "127.0.0.1"
-    else:
-        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client[0], str(client[1])
-
-
-def split_host(host: str) -> tuple[str, str]:
-    """"example.com:8080" -> ("example.com", "8080"); "[::1]" -> ("[::1]", "")."""
-    if host.endswith("]") or ":" not in host:
-        return host, ""
-    name, _, port = host.rpartition(":")
-    return name, port
-
-
-def add_path(environ: dict, path: str, script_name: str) -> None:
-    """PATH_INFO is the decoded path as latin-1 (PEP 3333, "Unicode Issues").
-
-    ``script_name`` is where the app is mounted below the root of the site
-    (``--env SCRIPT_NAME=/app``); it is taken off the front of the path.
-    """
-    path_info = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
-    if script_name and (path_info + "/").startswith(script_name + "/"):
-        environ["SCRIPT_NAME"] = script_name
-        path_info = path_info[len(script_name):]
-    environ["PATH_INFO"] = path_info
-
-
-def forwarded_scheme(request: Request, client, forwarded_allow_ips) -> str:
-    """"https" when a proxy we trust says the client used it (X-Forwarded-Proto).
-
-    Only a proxy can know how the client connected, and only a proxy we
-    trust may tell us: anyone else could claim https. A unix socket peer is
-    local, so it is trusted, like the addresses in ``forwarded_allow_ips``.
-    """
-    for name, value in request.headers:
-        if name == "X-FORWARDED-PROTO" and is_trusted(client, forwarded_allow_ips):
-            return "https" if value.strip().lower() == "https" else "http"
-    return "http"
-
-
-def is_trusted(client, allowed: list[str]) -> bool:
-    """Is the peer a unix socket, or an address (or network) in ``allowed``?"""
-    if isinstance(client, str) or "*" in allowed:
-        return True
-    address = ipaddress.ip_address(client[0])
-    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowed)
-
-
 _date_cache = (0, "")  # (second, Date text); replaced whole, so threads never see half of it
 
 
@@ -193,8 +71,8 @@ class Response:
 
     ``send(data)`` writes all of ``data`` to the client. ``sendfile(file,
     offset, count)`` (optional) sends part of a file without copying it
-    through Python. ``keep_alive`` says whether the worker would keep the
-    connection; the request and the app may still close it.
+    through Python. ``offer_keep_alive`` says whether the worker would keep
+    the connection; the ``keep_alive`` property below has the final word.
     """
 
     def __init__(
@@ -202,21 +80,57 @@ class Response:
         request: Request,
         send: Callable[[bytes], None],
         sendfile: Callable | None = None,
-        keep_alive: bool = True,
+        offer_keep_alive: bool = True,
     ) -> None:
         self.request = request
         self._send = send
         self._sendfile = sendfile
-        self.keep_alive = keep_alive and request.keep_alive
         self.status: str | None = None
         self.status_code = 0
         self.headers: list[tuple[str, str]] = []
         self.headers_sent = False
-        self.content_length: int | None = None
-        self.chunked = False
         self.sent = 0  # body bytes written, for the access log
-        self.body_allowed = True  # False for 204 and 304 (RFC 9110 §15.3.5, §15.4.5)
-        self.has_body = request.method != "HEAD"  # ... and never any body for HEAD
+        # Two questions about the body, answered again by start_response.
+        # body_allowed is about the status alone: 204 and 304 never have a
+        # body (RFC 9110 §15.3.5, §15.4.5). has_body also asks the method:
+        # a response to HEAD has no body whatever its status (§9.3.2).
+        self.body_allowed = True
+        self.has_body = request.method != "HEAD"
+        # The framing, fixed by choose_framing() just before the head is built:
+        self.content_length: int | None = None  # from the app, or known in advance
+        self.chunked = False  # HTTP/1.1 with no length known: chunked (RFC 9112 §7.1)
+        self.ends_at_close = False  # HTTP/1.0 with no length known: the close ends the body
+        # What the keep_alive property weighs, besides the framing:
+        self.offer_keep_alive = offer_keep_alive  # the worker's offer
+        self.app_said_close = False  # the app's headers held "Connection: close"
+        self.body_short = False  # the app sent less than its Content-Length
+
+    @property
+    def keep_alive(self) -> bool:
+        """May the connection carry another request after this response?
+
+        Every rule that can turn keep-alive off, in one list:
+
+        1. the worker does not offer it (the sync worker never does; gthread
+           not with ``keepalive = 0``, nor once it is stopping);
+        2. the client asked to close (``Connection: close``, or HTTP/1.0
+           without ``Connection: keep-alive``; read in framing.py);
+        3. the app sent ``Connection: close``;
+        4. the body ends where the connection closes (HTTP/1.0, no length);
+        5. the app sent less than the Content-Length it announced.
+
+        Two more come after the response, where only the worker can check
+        them: the request's body must be read to its end (``Body.drain`` in
+        ``Worker.handle_request``), and a gthread worker must still be running
+        when the connection comes back from its thread (``take_back_returned``).
+        """
+        return (
+            self.offer_keep_alive
+            and self.request.keep_alive
+            and not self.app_said_close
+            and not self.ends_at_close
+            and not self.body_short
+        )
 
     # -- PEP 3333's start_response and write ------------------------------
 
@@ -250,7 +164,7 @@ class Response:
                 self.content_length = parse_response_length(value)
                 continue  # written by _head, once, whatever the app repeated
             if lower == "connection" and "close" in list_members([value]):
-                self.keep_alive = False
+                self.app_said_close = True
             if lower not in HOP_BY_HOP:
                 kept.append((name, value))
         return kept
@@ -285,16 +199,29 @@ class Response:
             return b"%x\r\n%b\r\n" % (len(data), data)
         return data
 
+    def choose_framing(self) -> None:
+        """Decide how the client will find the end of the body (RFC 9112 §6.3).
+
+        Called once, just before the head is built, because the app may give
+        the length (or the whole body) until then. A known length is sent as
+        Content-Length. Without one, an HTTP/1.1 client gets chunked; an
+        HTTP/1.0 client does not know chunked, so the body ends where the
+        connection closes. A body that is never sent (HEAD, 204, 304) needs
+        no framing at all.
+        """
+        if self.content_length is not None or not self.has_body:
+            return
+        if self.request.version == "HTTP/1.1":
+            self.chunked = True
+        else:
+            self.ends_at_close = True
+
     def _head(self) -> bytes:
-        """Status line and headers, deciding the framing on the way (RFC 9112 §6.3)."""
-        if self.content_length is None and self.has_body:
-            if self.request.version == "HTTP/1.1":
-                self.chunked = True
-            else:
-                self.keep_alive = False  # HTTP/1.0: the close marks the end
+        """The status line and headers, once the framing is chosen."""
+        self.choose_framing()
         # RFC 9112 §2.3: answer with the highest 1.x version we speak, whatever
         # 1.x the client used (gunicorn echoes the request's); the framing
-        # above still follows what an HTTP/1.0 client understands.
+        # chosen above still follows what an HTTP/1.0 client understands.
         lines = [f"HTTP/1.1 {self.status}\r\n"]
         lines += [f"{name}: {value}\r\n" for name, value in self.headers]
         if self.content_length is not None:
@@ -312,6 +239,7 @@ class Response:
         return head
 
     def _connection_header(self) -> str:
+        """Connection, and the blank line that ends the head (RFC 9112 §9.3)."""
         if not self.keep_alive:
             return "Connection: close\r\n\r\n"
         if self.request.version == "HTTP/1.0":
@@ -362,7 +290,7 @@ class Response:
         if self.chunked:
             self._send(b"0\r\n\r\n")
         if self.content_length is not None and self.sent < self.content_length and self.has_body:
-            self.keep_alive = False  # the app sent less than it announced: framing is broken
+            self.body_short = True  # the app sent less than it announced: framing is broken
 
 
 def check_status(status: str) -> int:
