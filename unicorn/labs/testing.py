@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from hypothesis import strategies
 
 from unicorn.labs.catalog import Lab, lab_of_path
+from unicorn.labs.impl import Implementation
 
 # How long a test waits for a child to say something, or for a reply, before calling it stuck.
 DEADLINE = 10.0
@@ -42,7 +44,9 @@ class Book:
         self.lab: Lab = lab_of_path(Path(test_file))
 
     def expected(self, expected: object, got: object, section: str) -> str:
-        return self.says(f"expected {shorten(expected)}, got {shorten(got)}", section)
+        """`expected` is a value, or a str that describes one; `got` is always a value."""
+        wanted = expected if isinstance(expected, str) else shorten(expected)
+        return self.says(f"expected {wanted}, got {shorten(got)}", section)
 
     def says(self, what: str, section: str) -> str:
         """One line: `what`, then the chapter and section to read."""
@@ -111,6 +115,37 @@ class Process:
         except subprocess.TimeoutExpired:
             pass
         self._reader.join(5)
+
+
+class Served:
+    """A WSGI app served by a real `python -m unicorn`, ready for requests."""
+
+    def __init__(self, server: Process, address: tuple[str, int]) -> None:
+        self.server = server
+        self.address = address
+
+    def request(self, raw: bytes) -> "Response":
+        """Send one request and read the reply; a refused or reset connection fails the test
+        with what unicorn said last (an app that failed to import, say)."""
+        try:
+            return exchange(self.address, raw)
+        except OSError as error:
+            raise AssertionError(f"no answer from unicorn ({error}); its last words: "
+                                 f"{self.server.last_lines()}") from None
+
+
+def serve_with_unicorn(start, impl: Implementation, module: str, name: str) -> Served:
+    """Serve `module:name` of the implementation with a real `python -m unicorn`, one worker,
+    on a port the kernel picks, once unicorn says it is listening.
+
+    `start` is the labs' `start` fixture, which kills the server at teardown.
+    """
+    target, path = impl.wsgi_target(module, name)
+    command = [sys.executable, "-m", "unicorn", "-b", "127.0.0.1:0", "-w", "1", target]
+    server = start(command, impl.environment(path), path)
+    found = server.wait_for_lines(r"Listening at: http://([0-9.]+):([0-9]+)")
+    assert found, f"`python -m unicorn {target}` did not start; it said: {server.last_lines()}"
+    return Served(server, (found[0].group(1), int(found[0].group(2))))
 
 
 # --- A tiny HTTP client ----------------------------------------------------------------------
