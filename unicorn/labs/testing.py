@@ -159,6 +159,7 @@ class Response:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
+    closed: bool = True  # the server closed the connection after it (False: we gave up waiting)
 
 
 def connect(address: tuple[str, int] | str, timeout: float = DEADLINE) -> socket.socket:
@@ -174,39 +175,41 @@ def connect(address: tuple[str, int] | str, timeout: float = DEADLINE) -> socket
     return sock
 
 
-def read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (or the timeout passes)."""
+def read_until_closed(sock: socket.socket) -> tuple[bytes, bool]:
+    """Everything the server sends until it closes the connection, and whether it did close
+    (False when the socket's timeout passed first)."""
     chunks = []
     while True:
         try:
             data = sock.recv(65536)
-        except (ConnectionResetError, TimeoutError):
-            break
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        except TimeoutError:
+            return b"".join(chunks), False
         if not data:
-            break
+            return b"".join(chunks), True
         chunks.append(data)
-    return b"".join(chunks)
 
 
 def exchange(address: tuple[str, int] | str, request: bytes, timeout: float = DEADLINE) -> Response:
     """Send one request, read the reply until the server closes, and parse it."""
     with connect(address, timeout) as sock:
         sock.sendall(request)
-        return parse_response(read_until_closed(sock))
+        return parse_response(*read_until_closed(sock))
 
 
-def parse_response(raw: bytes) -> Response:
+def parse_response(raw: bytes, closed: bool = True) -> Response:
     """Split a response into status, headers and body; leave status None if it is not one."""
     head, blank, body = raw.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     match = re.fullmatch(r"HTTP/1\.[01] (\d{3})( .*)?", status_line)
     if not blank or match is None:
-        return Response(raw)
+        return Response(raw, closed=closed)
     headers = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return Response(raw, int(match.group(1)), headers, body)
+    return Response(raw, int(match.group(1)), headers, body, closed)
 
 
 def get(path: str = "/", method: str = "GET", body: bytes = b"", extra: str = "") -> bytes:
