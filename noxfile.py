@@ -1,4 +1,5 @@
-"""Tasks for developers: `nox` runs the tests and the linter; `nox -s bench` the benchmarks.
+"""Tasks for developers: `nox` runs the tests and the linter; `nox -s labs` proves the labs;
+`nox -s bench` the benchmarks.
 
 Arguments after `--` go to pytest (tests) or to both benchmark scripts (bench),
 for example `nox -s bench -- --quick`.
@@ -23,7 +24,15 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "unicorn", "tests", "bench")
+    session.run("ruff", "check", "unicorn", "tests", "bench", "labs")
+
+
+@nox.session
+def labs(session: nox.Session) -> None:
+    """Prove every lab: unicorn passes it, its untouched starter fails it, its broken variants
+    are caught (labs/README.md, "The proof")."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", "tests/test_labs.py", *session.posargs)
 
 
 @nox.session

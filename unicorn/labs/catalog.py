@@ -12,8 +12,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-# The repository: labs/ and book/ sit beside the unicorn package.
+# The repository: labs/ and book/ sit beside the unicorn package. When unicorn was installed
+# rather than run from a checkout, the labs are wherever the student runs the command from.
 ROOT = Path(__file__).resolve().parents[2]
+if not (ROOT / "labs").is_dir():
+    ROOT = Path.cwd()
 LABS_DIR = ROOT / "labs"
 
 # The book's chapters. Their titles are fixed: labs and tests quote them.
