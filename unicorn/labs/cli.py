@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 
 from unicorn.labs.catalog import Lab, all_labs, find_lab
-from unicorn.labs.impl import chosen
+from unicorn.labs.impl import Implementation, chosen
 from unicorn.labs.runner import Outcome, pytest_command, run_lab
 
 # Hints are the README's <details> blocks whose summary names a part: "Hint for part b: ...".
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.command(args)
-    except LookupError as error:  # no such lab, part or variant: one line, not a traceback
+    except (LookupError, ValueError) as error:  # no such lab, part, variant or LAB_IMPL
         print(f"error: {error.args[0]}")
         return 2
 
@@ -65,6 +65,7 @@ def check_lab(args: argparse.Namespace) -> int:
     if args.part:
         lab.part(args.part)  # an unknown part is an error before anything runs
     choice = chosen()
+    Implementation(lab, choice)  # a LAB_IMPL that cannot work is an error before anything runs
     print(f"Lab {lab.number}: {lab.title}  (LAB_IMPL={choice})")
     print("  $ python " + " ".join(pytest_command(lab, args.part)[1:]))
     failures: dict[str, list[Outcome]] = defaultdict(list)
