@@ -127,6 +127,7 @@ class Worker(abc.ABC):
         self.alive = True
         self.booted = False
         self.aborted = False  # set by the arbiter once it sent SIGABRT
+        self.killed_by_master = False  # the arbiter sent SIGKILL itself: no OOM killer to blame
         self.requests_handled = 0
         self.max_requests = self._request_budget(cfg.max_requests, cfg.max_requests_jitter)
         self.limits = Limits.from_settings(
