@@ -260,7 +260,7 @@ class Arbiter:
 
     def handle_usr1(self) -> None:
         """Reopen log files (after logrotate moved them), here and in every worker."""
-        self.log.reopen_files()
+        self.log.reopen_files(self.cfg.user, self.cfg.group)
         self.kill_workers(signal.SIGUSR1)
 
     def handle_usr2(self) -> None:
