@@ -339,8 +339,10 @@ SETTINGS: tuple[Setting, ...] = (
         name="graceful_timeout", flags=("--graceful-timeout",), section=WORKER_PROCESSES,
         validate=at_least(0), default=30,
         help=(
-            "Seconds a worker is given to finish its requests after being told to stop; "
-            "after that it is killed."
+            "Seconds the workers are given to finish their requests when the server stops "
+            "(TERM); after that they are killed. A gthread worker also stops waiting for its "
+            "requests after this long when it is retired by HUP or TTOU; an old sync worker "
+            "then finishes its request, bounded only by --timeout."
         ),
         metavar="INT",
     ),
