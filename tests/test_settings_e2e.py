@@ -4,6 +4,7 @@ import os
 import pwd
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,31 @@ def test_workers_run_as_the_configured_user(start_server, tmp_path):
     assert real_uid(server.pid) == 0  # the master keeps its rights, to bind and to fork
     assert real_uid(server.worker_pids()[0]) == nobody.pw_uid
     assert int(body_of(server.get("/")).split()[2]) == nobody.pw_uid
+
+
+# Starts the master as a shell of root's might: with supplementary groups root (0) and adm (4).
+WITH_ROOTS_GROUPS = (sys.executable, "-c",
+                     "import os, sys; os.setgroups([0, 4]); os.execv(sys.argv[1], sys.argv[1:])")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+@pytest.mark.parametrize("initgroups", [False, True])
+def test_workers_keep_none_of_roots_supplementary_groups(start_server, initgroups):
+    nobody = pwd.getpwnam("nobody")
+    flags = ["--initgroups"] if initgroups else []
+    server = start_server("-w", "1", "-u", "nobody", "-g", str(nobody.pw_gid), "--preload",
+                          *flags, app="server_apps:importer", launcher=WITH_ROOTS_GROUPS).ready()
+    assert groups_of(server.pid) == {0, 4}
+    worker = server.worker_pids()[0]
+    wait_until(lambda: real_uid(worker) == nobody.pw_uid, 5, "the worker never switched user")
+    # nobody belongs to no group in /etc/group, so --initgroups leaves only its own group.
+    expected = {nobody.pw_gid} if initgroups else set()
+    assert groups_of(worker) == expected
+
+
+def groups_of(pid: int) -> set[int]:
+    status = open(f"/proc/{pid}/status").read()
+    return set(map(int, status.split("\nGroups:")[1].split("\n")[0].split()))
 
 
 def real_uid(pid: int) -> int:

@@ -503,6 +503,16 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="GROUP",
     ),
     Setting(
+        name="initgroups", flags=("--initgroups",), section=SERVER_MECHANICS,
+        validate=boolean, default=False,
+        help=(
+            "Give workers that switch user the supplementary groups /etc/group lists for "
+            "that user. By default a worker that switches user or group keeps no "
+            "supplementary groups, so none of root's are left over."
+        ),
+        action="store_true",
+    ),
+    Setting(
         name="umask", flags=("-m", "--umask"), section=SERVER_MECHANICS,
         validate=file_mode, default=0,
         help=(
