@@ -1,5 +1,6 @@
 """Tasks for developers: `nox` runs the tests and the linter; `nox -s docs` builds the book;
-`nox -s bench` runs the benchmarks; `nox -s load` puts unicorn under locust.
+`nox -s labs` proves the labs; `nox -s bench` runs the benchmarks; `nox -s load` puts
+unicorn under locust.
 
 Arguments after `--` go to pytest (tests), to both benchmark scripts (bench),
 or to the load run (load), for example `nox -s bench -- --quick` or
@@ -32,7 +33,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "unicorn", "tests", "bench", "book", "conf.py")
+    session.run("ruff", "check", "unicorn", "tests", "bench", "labs", "book", "conf.py")
 
 
 @nox.session
@@ -46,6 +47,14 @@ def docs(session: nox.Session) -> None:
     session.install(".[docs]")
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-n", "-c", ".",
                 "-b", "html", "book", "book/_build/html", *session.posargs)
+
+
+@nox.session
+def labs(session: nox.Session) -> None:
+    """Prove every lab: unicorn passes it, its untouched starter fails it, its broken variants
+    are caught (labs/README.md, "The proof")."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", "tests/test_labs.py", *session.posargs)
 
 
 @nox.session
