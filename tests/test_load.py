@@ -8,9 +8,13 @@ We read its CSV report, not its console output.
 
 import csv
 import importlib.util
+import io
+import json
 import os
 import subprocess
 import sys
+from wsgiref.util import setup_testing_defaults
+from wsgiref.validate import validator
 
 import pytest
 
@@ -23,6 +27,39 @@ WORKERS = {
 }
 ROUTES = ["/", "/api/items", "/api/items/[id]", "/order", "/slow"]  # names in locustfile.py
 USERS, SECONDS = 8, 5
+
+
+def call_shop(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+    """Call examples/shop.py in this process, through wsgiref's PEP 3333 validator."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import shop
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+               "QUERY_STRING": "", "wsgi.input": io.BytesIO(body)}
+    if body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    setup_testing_defaults(environ)
+    answer = {}
+    chunks = validator(shop.app)(environ, lambda status, headers: answer.update(status=status))
+    try:
+        return answer["status"], b"".join(chunks)
+    finally:
+        chunks.close()
+
+
+def test_the_shop_answers_what_the_locustfile_checks():
+    assert call_shop("GET", "/")[0] == "200 OK"
+    assert [item["id"] for item in json.loads(call_shop("GET", "/api/items")[1])] == [1, 2, 3, 4]
+    assert json.loads(call_shop("GET", "/api/items/3")[1])["id"] == 3
+    assert call_shop("GET", "/api/items/9")[0] == "404 Not Found"
+    status, body = call_shop("POST", "/order", b"item=2&quantity=3")
+    assert status == "201 Created" and json.loads(body)["total"] == 36.0
+    assert call_shop("POST", "/order", b"item=2&quantity=0")[0] == "400 Bad Request"
+    assert call_shop("POST", "/order")[0] == "400 Bad Request"  # no body at all
+    assert call_shop("GET", "/order")[0] == "405 Method Not Allowed"
+    assert call_shop("GET", "/slow")[1] == b"waited 50 ms\n"
 
 
 def locust_or_skip() -> None:
