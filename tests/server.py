@@ -21,8 +21,10 @@ APPS = ROOT / "tests" / "apps"
 
 class Server:
     def __init__(self, *args: str, app: str = "server_apps:app", env: dict | None = None,
-                 bind: str | None = "127.0.0.1:0", cwd: Path = APPS) -> None:
-        command = [sys.executable, "-m", "unicorn"]
+                 bind: str | None = "127.0.0.1:0", cwd: Path = APPS,
+                 launcher: tuple[str, ...] = ()) -> None:
+        # `launcher` runs first and must exec the command it is given (its pid becomes ours).
+        command = [*launcher, sys.executable, "-m", "unicorn"]
         if bind:
             command += ["-b", bind]
         command += [*args]

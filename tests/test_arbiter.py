@@ -40,7 +40,7 @@ def test_a_killed_worker_is_replaced(start_server):
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == 2,
                10, "the killed worker was not replaced")
-    server.wait_for_line(rf"Worker \(pid:{victim}\) was sent SIGKILL")
+    server.wait_for_line(rf"Worker \(pid:{victim}\) was sent SIGKILL! Perhaps out of memory\?")
     assert status_of(server.get("/")) == 200
 
 
@@ -64,6 +64,27 @@ def test_hup_replaces_every_worker_and_keeps_the_master(start_server):
                15, "HUP did not replace the workers")
     assert alive(server.pid)
     assert status_of(server.get("/")) == 200
+
+
+def test_a_kill_at_the_graceful_deadline_is_not_blamed_on_memory(start_server):
+    """The master's own SIGKILL, when --graceful-timeout runs out, is logged without the OOM hint."""
+    server = start_server("-w", "1", "--graceful-timeout", "1", app="server_apps:slow").ready()
+    worker = server.worker_pids()[0]
+    client = threading.Thread(target=lambda: _ignore_errors(server.get, "/?seconds=10"))
+    client.start()
+    wait_until(lambda: _connections_accepted(server) >= 1, 5, "the request never arrived")
+    server.signal(signal.SIGTERM)
+    assert server.wait(15) == 0
+    client.join(15)
+    line = server.wait_for_line(rf"Worker \(pid:{worker}\) was sent SIGKILL.*").group(0)
+    assert "out of memory" not in line
+
+
+def _ignore_errors(call, *args) -> None:
+    try:
+        call(*args)
+    except OSError:
+        pass  # the connection is cut when the worker is killed; that is the point
 
 
 def test_term_lets_the_request_in_flight_finish(start_server):

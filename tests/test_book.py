@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,30 @@ def test_no_code_is_pasted_into_the_book() -> None:
         for block in re.findall(r"```+\{?(?:python|py)\}?\n(.*?)```", page.read_text(), re.S):
             retyped = [line for line in block.splitlines() if line.strip() in code_lines]
             assert len(retyped) < 3, f"{page.name} retypes unicorn's code: {retyped}"
+
+
+def chapter_titles() -> set[str]:
+    """The titles of the book's chapters, as modules cite them: '# 3. Parsing HTTP/1.1'."""
+    titles = set()
+    for page in BOOK.glob("[0-9][0-9]-*.md"):
+        heading = page.read_text().splitlines()[0]
+        titles.add(re.sub(r"^#\s+\d+\.\s+", "", heading))
+    return titles
+
+
+def test_every_lab_points_to_a_section_of_its_chapter() -> None:
+    """A lab's failure messages send the student to a section; that heading must exist."""
+    for lab in sorted((ROOT / "labs").glob("[0-9][0-9]-*/lab.toml")):
+        chapter = BOOK / f"{lab.parent.name}.md"
+        assert chapter.is_file(), f"lab {lab.parent.name} has no chapter {chapter.name}"
+        headings = set(re.findall(r"^#{2,4} (.+?)\s*$", chapter.read_text(), re.M))
+        for part, info in tomllib.loads(lab.read_text())["parts"].items():
+            assert info["section"] in headings, (
+                f"lab {lab.parent.name} part {part} cites a section {info['section']!r} "
+                f"that {chapter.name} does not have")
+
+
+def test_every_lab_is_named_in_its_chapter() -> None:
+    for lab in sorted((ROOT / "labs").glob("[0-9][0-9]-*/")):
+        chapter = BOOK / f"{lab.name}.md"
+        assert f"labs/{lab.name}" in chapter.read_text(), f"{chapter.name} never names its lab"

@@ -260,7 +260,7 @@ class Arbiter:
 
     def handle_usr1(self) -> None:
         """Reopen log files (after logrotate moved them), here and in every worker."""
-        self.log.reopen_files()
+        self.log.reopen_files(self.cfg.user, self.cfg.group)
         self.kill_workers(signal.SIGUSR1)
 
     def handle_usr2(self) -> None:
@@ -385,7 +385,8 @@ class Arbiter:
             raise HaltServer(f"App failed to load: {self.cfg.app_uri}", APP_LOAD_ERROR)
         if exit_code < 0:
             name = signal.Signals(-exit_code).name
-            oom = -exit_code == signal.SIGKILL and not (worker and worker.aborted)
+            # A SIGKILL we did not send usually comes from the kernel's out-of-memory killer.
+            oom = -exit_code == signal.SIGKILL and not (worker and worker.killed_by_master)
             hint = " Perhaps out of memory?" if oom else ""
             self.log.error("Worker (pid:%s) was sent %s!%s", pid, name, hint)
         elif exit_code != 0:
@@ -423,6 +424,9 @@ class Arbiter:
                 self.kill_worker(worker.pid, signal.SIGKILL)
 
     def kill_worker(self, pid: int, signum: int) -> None:
+        worker = self.workers.get(pid) or self.retiring.get(pid)
+        if worker is not None and signum == signal.SIGKILL:
+            worker.killed_by_master = True  # so that its reap is not blamed on the OOM killer
         try:
             os.kill(pid, signum)
         except ProcessLookupError:

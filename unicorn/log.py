@@ -260,17 +260,29 @@ class Logger:
             return
         self.access_log.info("%s", line)
 
-    def reopen_files(self) -> None:
+    def reopen_files(self, uid: int | None = None, gid: int | None = None) -> None:
         """Close and reopen every log file, for USR1 after logrotate has renamed them.
 
         Until then we keep writing to the renamed file: an open fd follows the inode, not the name.
         Every FileHandler in the process is reopened, the application's included;
         stderr and stdout are left alone, they are not ours to reopen.
+        The master reopens first, often as root, and so creates any file logrotate did not;
+        it passes the workers' ``uid`` and ``gid`` to hand such a file to the user the workers
+        run as, or their own reopen a moment later would be refused.
+        A file that cannot be reopened is reported and the old one kept: losing the log's new
+        name is better than losing the worker, and the request it is serving.
         """
         if self.capture_output and self.errorlog != "-":
             self._capture_output()
         for handler in _file_handlers():
-            _reopen(handler)
+            try:
+                _reopen(handler)
+                if uid is not None or gid is not None:
+                    os.chown(handler.baseFilename, -1 if uid is None else uid,
+                             -1 if gid is None else gid)
+            except OSError as error:
+                self.error(f"Cannot reopen {handler.baseFilename}, still writing to the old "
+                           f"file: {error}")
 
     # --- setup ---
 
@@ -332,9 +344,11 @@ def _reopen(handler: logging.FileHandler) -> None:
     try:
         if handler.stream is None:  # opened lazily (delay=True); it will open the new file itself
             return
-        handler.stream.close()
-        handler.stream = open(
+        # Open the new file before closing the old one: if the open fails, nothing is lost.
+        stream = open(
             handler.baseFilename, handler.mode, encoding=handler.encoding, errors=handler.errors
         )
+        handler.stream.close()
+        handler.stream = stream
     finally:
         handler.release()

@@ -339,8 +339,10 @@ SETTINGS: tuple[Setting, ...] = (
         name="graceful_timeout", flags=("--graceful-timeout",), section=WORKER_PROCESSES,
         validate=at_least(0), default=30,
         help=(
-            "Seconds a worker is given to finish its requests after being told to stop; "
-            "after that it is killed."
+            "Seconds the workers are given to finish their requests when the server stops "
+            "(TERM); after that they are killed. A gthread worker also stops waiting for its "
+            "requests after this long when it is retired by HUP or TTOU; an old sync worker "
+            "then finishes its request, bounded only by --timeout."
         ),
         metavar="INT",
     ),
@@ -499,6 +501,16 @@ SETTINGS: tuple[Setting, ...] = (
             "By default they keep the group unicorn was started with."
         ),
         metavar="GROUP",
+    ),
+    Setting(
+        name="initgroups", flags=("--initgroups",), section=SERVER_MECHANICS,
+        validate=boolean, default=False,
+        help=(
+            "Give workers that switch user the supplementary groups /etc/group lists for "
+            "that user. By default a worker that switches user or group keeps no "
+            "supplementary groups, so none of root's are left over."
+        ),
+        action="store_true",
     ),
     Setting(
         name="umask", flags=("-m", "--umask"), section=SERVER_MECHANICS,

@@ -31,6 +31,7 @@ Left out: the PROXY protocol and statsd.
 
 import abc
 import os
+import pwd
 import random
 import signal
 import socket
@@ -127,6 +128,7 @@ class Worker(abc.ABC):
         self.alive = True
         self.booted = False
         self.aborted = False  # set by the arbiter once it sent SIGABRT
+        self.killed_by_master = False  # the arbiter sent SIGKILL itself: no OOM killer to blame
         self.requests_handled = 0
         self.max_requests = self._request_budget(cfg.max_requests, cfg.max_requests_jitter)
         self.limits = Limits.from_settings(
@@ -210,7 +212,22 @@ class Worker(abc.ABC):
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def drop_privileges(self) -> None:
-        """Workers run as ``user``/``group``; the arbiter keeps its rights to bind."""
+        """Workers run as ``user``/``group``; the arbiter keeps its rights to bind.
+
+        A process has a user, a group and a list of supplementary groups, and setuid and
+        setgid change only the first two: a worker forked from root would keep root's
+        supplementary groups, and whatever they may read. So the list is emptied (or, with
+        ``initgroups``, set to the user's own) first, while we are still allowed to, and
+        setuid comes last: after it, none of the other calls would be permitted.
+        """
+        if self.cfg.user is None and self.cfg.group is None:
+            return
+        if os.geteuid() == 0:
+            if self.cfg.initgroups and self.cfg.user is not None:
+                gid = self.cfg.group if self.cfg.group is not None else os.getegid()
+                os.initgroups(pwd.getpwuid(self.cfg.user).pw_name, gid)
+            else:
+                os.setgroups([])
         if self.cfg.group is not None:
             os.setgid(self.cfg.group)
         if self.cfg.user is not None:

@@ -15,7 +15,7 @@ from unicorn.labs.testing import Book, get, serve_with_unicorn
 
 book = Book(__file__)
 
-APP, BODY, MIDDLEWARE = "The application", "Reading the request body", "Middleware"
+APP, BODY, MIDDLEWARE = "The callable", "Reading the body", "Middleware"
 HELLO = b"Hello, world!\n"
 
 

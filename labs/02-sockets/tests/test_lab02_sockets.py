@@ -20,8 +20,8 @@ from unicorn.labs.testing import DEADLINE, Book, connect, get, parse_response
 
 book = Book(__file__)
 
-ONE, ADDRESSES, SEVERAL = ("One connection, start to finish", "Bind addresses",
-                           "Several listeners")
+ONE, ADDRESSES, SEVERAL = ("A server in a dozen lines", "Addresses: what `--bind` accepts",
+                           "Creating the listeners")
 HELLO = b"Hello, world!\n"
 # How long a test waits to be sure that nothing arrives (a response sent too early).
 QUIET = 0.3
