@@ -33,7 +33,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "unicorn", "tests", "bench", "labs", "book", "conf.py")
+    session.run("ruff", "check", "unicorn", "tests", "bench", "labs", "book", "examples",
+                "conf.py", "noxfile.py", "locustfile.py")
 
 
 @nox.session

@@ -44,7 +44,7 @@ from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 30  # seconds; a command that takes longer is a broken example
-READY_TIMEOUT = 60  # generous: a loaded CI machine is slow, and only a broken example waits this long
+READY_TIMEOUT = 60  # generous: a loaded machine is slow; only a broken example waits this long
 
 
 class RunFailed(Exception):
