@@ -204,8 +204,8 @@ def as_arguments(draw, chosen: dict) -> list[str]:
 
 @given(values=layers(), data=st.data())
 def test_10c_the_last_layer_that_sets_a_value_wins(code, values, data):
-    file, env, argv = ({name: layers[i] for name, layers in values.items()
-                        if layers[i] is not None} for i in range(3))
+    file, env, argv = ({name: by_layer[i] for name, by_layer in values.items()
+                        if by_layer[i] is not None} for i in range(3))
     with tempfile.TemporaryDirectory() as directory:
         write(Path(directory), "lab.conf.py", "".join(f"{n} = {v!r}\n" for n, v in file.items()))
         environ = {"LAB_CMD_ARGS": shlex.join(as_arguments(data.draw, env))}
