@@ -15,8 +15,8 @@ from unicorn.labs.testing import DEADLINE, Book, Process, connect, parse_respons
 
 book = Book(__file__)
 
-FORK, TREE, REAPING, STOPPING = ("Fork before accept", "The process tree", "Reaping",
-                                 "Stopping the workers")
+FORK, TREE, REAPING, STOPPING = ("The idea: fork before accept", "Three workers, one socket",
+                                 "Reaping: no zombies", "Stopping the workers")
 # How long a test waits for something that takes a well-written master a few milliseconds:
 # reaping a dead worker, closing a connection. Long enough for a slow machine; short enough that
 # a lab run stays quick when the answer is "never".

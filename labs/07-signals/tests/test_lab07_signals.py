@@ -21,8 +21,9 @@ from unicorn.labs.testing import DEADLINE, Book, Process, connect, parse_respons
 
 book = Book(__file__)
 
-TTIN_TTOU, GRACEFUL, QUICK, SELF_PIPE, SAFETY = (
-    "TTIN and TTOU", "Graceful stop", "Quick stop", "The self-pipe", "Async-signal safety")
+# TTIN, TTOU, TERM and QUIT are explained together, in one section of chapter 7.
+TTIN_TTOU = GRACEFUL = QUICK = "Every signal the master answers"
+SELF_PIPE, SAFETY = "Waking the loop: the self-pipe", "What a handler may touch"
 # How soon a master must act on a signal. The starter's select() sleeps 30 s when nothing
 # happens, so a master that a signal does not wake is caught; a woken one needs milliseconds.
 PROMPT = 1.5
