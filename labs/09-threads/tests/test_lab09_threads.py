@@ -15,7 +15,7 @@ KEEP_ALIVE, POOL, IDLE = ("Keep-alive", "A pool of threads",
                           "Idle connections wait in the main loop")
 # How soon a client must be answered while other clients sit idle: far less than the
 # keep-alive timeout the server runs with in those tests.
-PROMPTLY = 2.0
+PROMPTLY = 1.5
 
 
 def request(target: str = "/", version: str = "HTTP/1.1", extra: str = "") -> bytes:
