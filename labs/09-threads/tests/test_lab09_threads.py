@@ -11,8 +11,8 @@ from unicorn.labs.testing import DEADLINE, Book, Response, connect, parse_respon
 
 book = Book(__file__)
 
-KEEP_ALIVE, POOL, IDLE = ("Keep-alive", "A pool of threads",
-                          "Idle connections wait in the main loop")
+KEEP_ALIVE, POOL, IDLE = ("Keep-alive: why a connection comes back", "In a thread, and back",
+                          "A slow client must not own a thread")
 # How soon a client must be answered while other clients sit idle: far less than the
 # keep-alive timeout the server runs with in those tests.
 PROMPTLY = 1.5
