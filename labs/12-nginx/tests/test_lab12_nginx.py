@@ -22,8 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from unicorn.labs.testing import (DEADLINE, Book, Process, Response, connect, parse_response,
-                                  read_until_closed, shorten)
+from unicorn.labs.testing import (
+    DEADLINE,
+    Book,
+    Process,
+    Response,
+    connect,
+    parse_response,
+    read_until_closed,
+    shorten,
+)
 
 book = Book(__file__)
 
@@ -99,7 +107,7 @@ def nginx(code, unicorn_server, scratch):
     """nginx, run unprivileged from `scratch` with the config template filled in; its address."""
     if NGINX is None:
         if os.environ.get("CI"):
-            pytest.fail("nginx is not installed, and in CI this lab must run (apt-get install nginx)")
+            pytest.fail("nginx is not installed, and CI must run this lab (apt-get install nginx)")
         pytest.skip("nginx is not installed (apt-get install nginx)")
     prefix, static = scratch / "nginx", scratch / "static"
     prefix.mkdir()

@@ -6,8 +6,12 @@ with one proxy, only the rightmost entry was written by someone we trust, and th
 whatever the client chose to write there.
 """
 
-from unicorn.labs.reference.lab12.proxy import (_is_trusted, echo_app, nginx_template,
-                                                trusted_proxies)
+from unicorn.labs.reference.lab12.proxy import (
+    _is_trusted,
+    echo_app,
+    nginx_template,
+    trusted_proxies,
+)
 
 REPLACES = "proxy"
 CAUGHT_BY = ("test_12b_real_client_address", "test_12b_through_nginx_the_client_is_who_nginx_saw")
