@@ -1,0 +1,1 @@
+"""Lab 12's broken deployments: a proxy that passes slow uploads through, and misplaced trust."""

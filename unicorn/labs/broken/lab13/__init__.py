@@ -1,0 +1,1 @@
+"""Lab 13's broken services: fds claimed by the wrong process, and readiness announced too soon."""
