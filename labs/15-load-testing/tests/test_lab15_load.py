@@ -79,7 +79,8 @@ def processes():
 
     yield start_process
     for process in started:
-        process.kill()
+        if process.popen.returncode is None:  # not yet reaped: its group may still be alive
+            process.kill()
 
 
 def start_server(processes, impl, app: str, directory: Path, options: list[str]) -> tuple:
@@ -147,7 +148,7 @@ def finish(locust: Process, report: Path) -> LoadRun:
     except subprocess.TimeoutExpired:
         locust.kill()
         return LoadRun(locust.output, finished=False)
-    locust.kill()  # already gone: this only joins the thread reading its output
+    locust.kill()  # it has just exited: this only waits for the last of its output
     run = LoadRun(locust.output, finished=True)
     for name in ("stats", "failures", "exceptions"):
         path = Path(f"{report}_{name}.csv")
