@@ -1,0 +1,1 @@
+"""Lab 15's broken variants: predictions that forget the load test is a closed loop."""
