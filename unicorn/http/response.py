@@ -253,14 +253,31 @@ class Response:
         if isinstance(result, FileWrapper) and self._sendfile is not None:
             if self._send_file(result.filelike):
                 return
-        if (self.content_length is None and self.body_allowed
-                and type(result) in (list, tuple) and len(result) == 1):
-            # The whole body is already known: announce its length instead of
-            # chunking it, so even a hello-world app keeps connections alive.
-            self.content_length = len(result[0])
+        if self.content_length is None and self.body_allowed:
+            self.content_length = self.length_in_hand(result)
         for data in result:
             self.write(data)
+            if self.headers_sent and not self.has_body:
+                # HEAD, 204, 304: the head is final once sent, and nothing of
+                # the body will ever go out, so stop producing it. An endless
+                # stream (server-sent events) would otherwise hold us forever.
+                # run_app still calls the iterable's close().
+                break
         self.finish()
+
+    def length_in_hand(self, result: Iterable[bytes]) -> int | None:
+        """The body's length, when the app returned it whole: one bytes object in a list.
+
+        Announcing it instead of chunking lets even a hello-world app keep
+        connections alive. A generator is not looked into. For a HEAD, an empty
+        object tells nothing: frameworks answer HEAD to a streamed resource
+        with no body at all, and "0" would make a 5 MB file look empty.
+        """
+        if type(result) not in (list, tuple) or len(result) != 1:
+            return None
+        if not result[0] and not self.has_body:
+            return None
+        return len(result[0])
 
     def _send_file(self, file) -> bool:
         """sendfile(2) for a regular file; False if the file cannot be used that way."""
@@ -284,8 +301,11 @@ class Response:
         """End the message: send the head if nothing was written, and the last chunk."""
         if self.status is None:
             raise AssertionError("the application returned without calling start_response()")
-        if not self.headers_sent and self.content_length is None and self.body_allowed:
-            self.content_length = 0  # nothing was written: the whole body is known, and empty
+        if not self.headers_sent and self.content_length is None and self.has_body:
+            # Nothing was written: the whole body is known, and empty. Not so
+            # for HEAD: there the app produced no body, which says nothing of
+            # the GET's length, so no Content-Length is invented (RFC 9110 §9.3.2).
+            self.content_length = 0
         self.send_head()
         if self.chunked:
             self._send(b"0\r\n\r\n")

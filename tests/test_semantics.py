@@ -1,0 +1,79 @@
+"""HTTP semantics that real clients and frameworks hit, over a real server, on both workers.
+
+Each test is one thing found by running real clients against Flask, Django,
+Falcon, Bottle and Pyramid apps (issue 12). Flask is used as itself; the
+others are copied by the plain WSGI apps of tests/apps/framework_apps.py.
+"""
+
+import socket
+import time
+
+import pytest
+
+from tests.server import body_of, status_of
+
+WORKERS = {
+    "sync": ("-w", "1"),
+    "gthread": ("-w", "1", "-k", "gthread", "--threads", "2"),
+}
+
+
+@pytest.fixture(params=list(WORKERS))
+def worker(request):
+    return WORKERS[request.param]
+
+
+def head_of(response: bytes) -> str:
+    return response.partition(b"\r\n\r\n")[0].decode("latin-1")
+
+
+def header(response: bytes, name: str) -> str | None:
+    for line in head_of(response).split("\r\n")[1:]:
+        field, _, value = line.partition(":")
+        if field.lower() == name.lower():
+            return value.strip()
+    return None
+
+
+# -- HEAD --------------------------------------------------------------------
+
+
+def test_head_of_a_streamed_flask_response_invents_no_content_length(start_server, worker):
+    server = start_server(*worker, app="framework_apps:flask_app").ready()
+    response = server.request(b"HEAD /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(response) == 200
+    assert header(response, "Content-Length") is None, head_of(response)
+    assert header(response, "Transfer-Encoding") is None and body_of(response) == b""
+    # The GET is still framed: chunked, the 5 MiB arrive.
+    get = server.request(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert header(get, "Transfer-Encoding") == "chunked"
+
+
+def test_head_to_an_endless_stream_returns_and_closes_the_iterable(start_server, worker, tmp_path):
+    marker = tmp_path / "closed"
+    server = start_server(*worker, app="framework_apps:events",
+                          env={"CLOSE_MARKER": str(marker)}).ready()
+    start = time.monotonic()
+    response = server.request(b"HEAD /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                              timeout=5)
+    assert status_of(response) == 200 and body_of(response) == b""
+    assert header(response, "Content-Type") == "text/event-stream"
+    assert time.monotonic() - start < 3
+    deadline = time.monotonic() + 5
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "closed\n"
+
+
+def test_head_to_an_endless_stream_keeps_the_connection_on_gthread(start_server):
+    """The thread is free again: the next request on the same connection is answered."""
+    server = start_server(*WORKERS["gthread"], "--threads", "1", app="framework_apps:events",
+                          env={"CLOSE_MARKER": "/dev/null"}).ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        for _ in range(2):
+            sock.sendall(b"HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += sock.recv(1)
+            assert head.startswith(b"HTTP/1.1 200 ") and b"Connection: close" not in head
+
