@@ -5,6 +5,7 @@ Falcon, Bottle and Pyramid apps (issue 12). Flask is used as itself; the
 others are copied by the plain WSGI apps of tests/apps/framework_apps.py.
 """
 
+import http.client
 import socket
 import time
 
@@ -77,3 +78,49 @@ def test_head_to_an_endless_stream_keeps_the_connection_on_gthread(start_server)
                 head += sock.recv(1)
             assert head.startswith(b"HTTP/1.1 200 ") and b"Connection: close" not in head
 
+
+# -- Connection: close when the request's body is left unread ---------------------
+
+
+def pooled_client(server) -> http.client.HTTPConnection:
+    """http.client keeps one connection and reuses it unless a response said close."""
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+
+def test_a_large_unread_body_is_answered_with_connection_close(start_server):
+    server = start_server(*WORKERS["gthread"], app="framework_apps:ignores_body").ready()
+    client = pooled_client(server)
+    client.request("POST", "/", body=b"x" * (200 * 1024))
+    response = client.getresponse()
+    assert response.getheader("Connection") == "close"
+    assert response.read() == b"did not read the body\n"
+    # The pooled client knows to open a new connection; before, it sent its
+    # second request into the closing one and got RemoteDisconnected.
+    client.request("GET", "/")
+    assert client.getresponse().read() == b"did not read the body\n"
+
+
+def test_a_small_unread_body_is_skipped_and_the_connection_kept(start_server):
+    server = start_server(*WORKERS["gthread"], app="framework_apps:ignores_body").ready()
+    client = pooled_client(server)
+    client.request("POST", "/", body=b"x" * 1024)
+    response = client.getresponse()
+    assert response.getheader("Connection") is None
+    response.read()
+    sock = client.sock
+    client.request("GET", "/")
+    assert client.getresponse().read() == b"did not read the body\n"
+    assert client.sock is sock  # the same connection carried both
+
+
+def test_a_body_never_asked_for_with_100_continue_gets_connection_close(start_server, worker):
+    server = start_server(*worker, app="framework_apps:ignores_body").ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    assert b"100 Continue" not in response
+    assert header(response, "Connection") == "close"
+    assert body_of(response) == b"did not read the body\n"

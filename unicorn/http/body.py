@@ -32,10 +32,13 @@ class Body:
         parser: RequestParser,
         receive: Callable[[], bytes],
         before_first_read: Callable[[], None] | None = None,
+        length: int | None = None,
     ) -> None:
         self._parser = parser
         self._receive = receive
         self._before_first_read = before_first_read
+        self.length = length  # the request's Content-Length; None if not known ahead
+        self._received = 0  # body bytes taken from the parser so far
         self._buffer = bytearray()
         self.complete = False  # True once the parser reported the end of the message
         self.trailers: list[tuple[str, str]] = []
@@ -53,6 +56,7 @@ class Body:
                 self._parser.feed(self._receive())
             elif isinstance(event, Data):
                 self._buffer += event.data
+                self._received += len(event.data)
                 return True
             else:  # EndOfMessage: the parser moves on to the next request
                 self.trailers = event.trailers
@@ -110,6 +114,19 @@ class Body:
         if not line:
             raise StopIteration
         return line
+
+    def can_skip_rest(self, limit: int = DRAIN_LIMIT) -> bool:
+        """Would ``drain(limit)`` skip what is left of the body, without giving up?
+
+        Asked before the response's head is sent, so that the head can say
+        whether the connection stays open (Response.keep_alive, rule 6). Only
+        a body of known length can be measured before it is read.
+        """
+        if self.complete:
+            return True
+        if self._before_first_read is not None or self.length is None:
+            return False  # 100 Continue was never sent (see drain), or the size is unknown
+        return self.length - self._received + len(self._buffer) <= limit
 
     def drain(self, limit: int = DRAIN_LIMIT) -> bool:
         """Skip what the app left unread; True if the message ended within ``limit``.

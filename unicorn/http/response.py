@@ -104,6 +104,8 @@ class Response:
         self.offer_keep_alive = offer_keep_alive  # the worker's offer
         self.app_said_close = False  # the app's headers held "Connection: close"
         self.body_short = False  # the app sent less than its Content-Length
+        self.request_body = None  # the request's Body, set by the worker; asked at the head
+        self.body_left_unread = False  # at the head, the request's body could not be skipped
 
     @property
     def keep_alive(self) -> bool:
@@ -117,12 +119,16 @@ class Response:
            without ``Connection: keep-alive``; read in framing.py);
         3. the app sent ``Connection: close``;
         4. the body ends where the connection closes (HTTP/1.0, no length);
-        5. the app sent less than the Content-Length it announced.
+        5. the app sent less than the Content-Length it announced;
+        6. when the head was built, the app had left more of the request's
+           body unread than the worker will skip, or had never read a body
+           held back for ``100 Continue`` (``check_request_body``).
 
-        Two more come after the response, where only the worker can check
-        them: the request's body must be read to its end (``Body.drain`` in
-        ``Worker.handle_request``), and a gthread worker must still be running
-        when the connection comes back from its thread (``take_back_returned``).
+        Two checks come after the response, where only the worker can make
+        them: the skipping itself (``Body.drain`` in ``Worker.handle_request``;
+        rule 6 said it would succeed unless the client stalls or leaves), and a
+        gthread worker must still be running when the connection comes back
+        from its thread (``take_back_returned``).
         """
         return (
             self.offer_keep_alive
@@ -130,6 +136,7 @@ class Response:
             and not self.app_said_close
             and not self.ends_at_close
             and not self.body_short
+            and not self.body_left_unread
         )
 
     # -- PEP 3333's start_response and write ------------------------------
@@ -216,9 +223,24 @@ class Response:
         else:
             self.ends_at_close = True
 
+    def check_request_body(self) -> None:
+        """Rule 6 of ``keep_alive``, decided when the head is built, so the head can say it.
+
+        After the response the worker skips what the app left of the request's
+        body, and closes the connection when it cannot: too much is left, or
+        the client still waits for a ``100 Continue``. RFC 9110 §10.1.1 asks a
+        server that answers before reading a body to say which it will do; a
+        pooled client told ``Connection: close`` opens a new connection
+        instead of sending its next request into one that is closing. Decided
+        once: the app may read more after the head, but the head has spoken.
+        """
+        if self.request_body is not None and not self.request_body.can_skip_rest():
+            self.body_left_unread = True
+
     def _head(self) -> bytes:
         """The status line and headers, once the framing is chosen."""
         self.choose_framing()
+        self.check_request_body()
         # RFC 9112 §2.3: answer with the highest 1.x version we speak, whatever
         # 1.x the client used (gunicorn echoes the request's); the framing
         # chosen above still follows what an HTTP/1.0 client understands.

@@ -330,8 +330,9 @@ class Worker(abc.ABC):
             environ, response, body = self.prepare(conn, request)
             self.cfg.pre_request(self, request)
             run_app(self.app, environ, response)
-            # The last keep-alive rule (see Response.keep_alive): the request's
-            # body is read to its end, so the next request's bytes come next.
+            # After the keep-alive rules (see Response.keep_alive), skip what the
+            # app left of the request's body, so the next request's bytes come
+            # next; rule 6 already said, in the head, that this will succeed.
             # Our Body, not environ["wsgi.input"]: middleware may have replaced that.
             return response.keep_alive and body.drain()
         except CLIENT_GONE as error:
@@ -359,7 +360,9 @@ class Worker(abc.ABC):
         """
         send = conn.sock.sendall
         response = Response(request, send, self.sendfile_for(conn), self.offers_keep_alive())
-        body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
+        body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send),
+                    request.content_length)
+        response.request_body = body  # so the head can say whether drain() will succeed
         environ = build_environ(
             request,
             body,
