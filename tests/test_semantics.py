@@ -6,6 +6,7 @@ others are copied by the plain WSGI apps of tests/apps/framework_apps.py.
 """
 
 import http.client
+import json
 import socket
 import time
 
@@ -124,3 +125,55 @@ def test_a_body_never_asked_for_with_100_continue_gets_connection_close(start_se
     assert b"100 Continue" not in response
     assert header(response, "Connection") == "close"
     assert body_of(response) == b"did not read the body\n"
+
+
+# -- chunked request bodies ----------------------------------------------------------
+
+
+def chunked(body: bytes, size: int = 4096) -> bytes:
+    pieces = [body[at:at + size] for at in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%b\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+
+
+def post_chunked(server, path: str, body: bytes) -> bytes:
+    return server.request(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                          b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked(body))
+
+
+@pytest.mark.parametrize("app", ["content_length_only", "bottle_like"])
+def test_a_chunked_body_reaches_an_app_that_reads_only_content_length(start_server, worker, app):
+    server = start_server(*worker, app=f"framework_apps:{app}").ready()
+    response = post_chunked(server, "/", b"hello, chunked world")
+    assert status_of(response) == 200, response
+    seen = json.loads(body_of(response))
+    assert seen == {"body": "hello, chunked world", "CONTENT_LENGTH": "20",
+                    "HTTP_TRANSFER_ENCODING": None}
+
+
+def test_a_chunked_body_larger_than_memory_is_spooled_and_arrives_whole(start_server, worker):
+    server = start_server(*worker, app="framework_apps:flask_app").ready()
+    data = bytes(range(256)) * 4096  # 1 MiB: past SPOOL_IN_MEMORY, so in a temporary file
+    response = post_chunked(server, "/upload", data)
+    assert status_of(response) == 200, response[:300]
+    assert json.loads(body_of(response))["body"].encode("latin-1") == data
+
+
+def test_a_chunked_body_over_limit_request_body_is_refused_with_413(start_server, worker):
+    server = start_server(*worker, "--limit-request-body", "1000",
+                          app="framework_apps:content_length_only").ready()
+    response = post_chunked(server, "/", b"x" * 5000)
+    assert status_of(response) == 413 and header(response, "Connection") == "close"
+    assert status_of(post_chunked(server, "/", b"x" * 1000)) == 200
+
+
+def test_a_content_length_over_the_limit_is_refused_before_the_body_is_asked_for(start_server,
+                                                                                worker):
+    server = start_server(*worker, "--limit-request-body", "1000",
+                          app="framework_apps:content_length_only").ready()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    assert status_of(response) == 413 and b"100 Continue" not in response

@@ -384,6 +384,17 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="INT",
     ),
     Setting(
+        name="limit_request_body", flags=("--limit-request-body",), section=SECURITY,
+        validate=at_least(0), default=1024 * 1024 * 1024,
+        help=(
+            "The longest request body, in bytes; a longer one is refused with 413. A "
+            "Content-Length over it is refused before the app runs. A chunked body, which "
+            "unicorn reads whole (in memory, then a temporary file) before the app runs, is "
+            "cut off at it. Zero means no limit. unicorn's own: gunicorn has no such setting."
+        ),
+        metavar="INT",
+    ),
+    Setting(
         name="reload", flags=("--reload",), section=DEBUGGING,
         validate=boolean, default=False,
         help=(

@@ -16,14 +16,14 @@ import sys
 from urllib.parse import unquote_to_bytes
 
 from unicorn import SERVER_SOFTWARE
-from unicorn.http.body import Body
+from unicorn.http.body import Body, SpooledBody
 from unicorn.http.parser import Request
 from unicorn.http.response import FileWrapper
 
 
 def build_environ(
     request: Request,
-    body: Body,
+    body: Body | SpooledBody,
     server: tuple[str, int] | str,
     client: tuple[str, int] | str,
     errors: io.TextIOBase = sys.stderr,
@@ -54,8 +54,7 @@ def build_environ(
         "wsgi.file_wrapper": FileWrapper,
     }
     add_headers(environ, request.headers)
-    if "CONTENT_LENGTH" in environ:  # "5, 5" from repeated fields is the one number 5
-        environ["CONTENT_LENGTH"] = str(request.content_length)
+    add_body_length(environ, request, body)
     if request.host is not None:
         environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
     add_addresses(environ, server, client, request.host, url_scheme)
@@ -80,6 +79,22 @@ def add_headers(environ: dict, headers: list[tuple[str, str]]) -> None:
             environ[key] += "," + value
         else:
             environ[key] = value
+
+
+def add_body_length(environ: dict, request: Request, body: Body | SpooledBody) -> None:
+    """CONTENT_LENGTH as the app will find the body in ``wsgi.input``.
+
+    "5, 5" from repeated fields is the one number 5. A chunked body was read
+    whole and de-chunked before the app runs (SpooledBody), so it gets the
+    length it turned out to have, and HTTP_TRANSFER_ENCODING goes: it no
+    longer describes what ``wsgi.input`` gives, and a framework that believed
+    it would try to de-chunk the body again.
+    """
+    if isinstance(body, SpooledBody):
+        environ["CONTENT_LENGTH"] = str(body.length)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+    elif "CONTENT_LENGTH" in environ:
+        environ["CONTENT_LENGTH"] = str(request.content_length)
 
 
 def add_addresses(environ: dict, server, client, host: str | None, scheme: str) -> None:
