@@ -8,6 +8,7 @@ others are copied by the plain WSGI apps of tests/apps/framework_apps.py.
 import http.client
 import json
 import socket
+import struct
 import time
 
 import pytest
@@ -177,3 +178,28 @@ def test_a_content_length_over_the_limit_is_refused_before_the_body_is_asked_for
         while chunk := sock.recv(65536):
             response += chunk
     assert status_of(response) == 413 and b"100 Continue" not in response
+
+
+# -- the access log of an aborted sendfile download ---------------------------------
+
+
+def test_an_aborted_sendfile_download_logs_the_bytes_sent(start_server, worker, tmp_path):
+    big = tmp_path / "big.bin"
+    size = 64 * 1024 * 1024  # far more than the kernel's socket buffers hold
+    with open(big, "wb") as file:
+        file.truncate(size)
+    server = start_server(*worker, "--access-logfile", "-", app="framework_apps:big_file",
+                          env={"BIG_FILE": str(big)}).ready()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = 0
+        while received < 1024 * 1024:
+            received += len(sock.recv(65536))
+        # Close with RST, as a client that gives up does: the server's next send fails.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    match = server.wait_for_line(r'"GET /big HTTP/1.1" 200 (\d+)')
+    head = 1000  # received counts the head too, which is shorter than this
+    assert received - head <= int(match.group(1)) < size

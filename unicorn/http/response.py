@@ -71,8 +71,10 @@ class Response:
 
     ``send(data)`` writes all of ``data`` to the client. ``sendfile(file,
     offset, count)`` (optional) sends part of a file without copying it
-    through Python. ``offer_keep_alive`` says whether the worker would keep
-    the connection; the ``keep_alive`` property below has the final word.
+    through Python, and leaves the file's position after the last byte it
+    sent, even when it fails, as ``socket.sendfile`` does.
+    ``offer_keep_alive`` says whether the worker would keep the connection;
+    the ``keep_alive`` property below has the final word.
     """
 
     def __init__(
@@ -314,8 +316,13 @@ class Response:
         count = min(size, self.content_length)
         self.send_head()
         if self.has_body and count > 0:
-            self._sendfile(file, offset, count)
-            self.sent += count
+            try:
+                self._sendfile(file, offset, count)
+            finally:
+                # Counted even when the client went away in the middle, so the
+                # access log says what was sent: sendfile leaves the file's
+                # position after the last byte it sent, as socket.sendfile does.
+                self.sent += file.tell() - offset
         self.finish()
         return True
 
