@@ -203,3 +203,47 @@ def test_an_aborted_sendfile_download_logs_the_bytes_sent(start_server, worker, 
     match = server.wait_for_line(r'"GET /big HTTP/1.1" 200 (\d+)')
     head = 1000  # received counts the head too, which is shorter than this
     assert received - head <= int(match.group(1)) < size
+
+
+# -- scheme headers ----------------------------------------------------------------
+
+
+def scheme_of(server, *fields: bytes) -> bytes | str:
+    """wsgi.url_scheme as the echo app saw it, or the refusal's status line."""
+    response = server.request(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(f + b"\r\n" for f in fields)
+                              + b"Connection: close\r\n\r\n")
+    if status_of(response) != 200:
+        return response.split(b"\r\n")[0]
+    return json.loads(body_of(response))["wsgi.url_scheme"]
+
+
+def test_each_of_gunicorns_scheme_headers_is_honoured_from_a_trusted_proxy(start_server, worker):
+    server = start_server(*worker).ready()
+    assert scheme_of(server) == "http"
+    assert scheme_of(server, b"X-Forwarded-Proto: https") == "https"
+    assert scheme_of(server, b"X-Forwarded-Ssl: on") == "https"
+    assert scheme_of(server, b"X-Forwarded-Protocol: ssl") == "https"
+    assert scheme_of(server, b"X-Forwarded-Proto: https", b"X-Forwarded-Ssl: on") == "https"
+    assert scheme_of(server, b"X-Forwarded-Proto: HTTPS") == "http"  # exact, as in gunicorn
+
+
+def test_scheme_headers_that_contradict_each_other_are_refused(start_server, worker):
+    server = start_server(*worker).ready()
+    refused = b"HTTP/1.1 400 Bad Request"
+    assert scheme_of(server, b"X-Forwarded-Proto: https", b"X-Forwarded-Ssl: off") == refused
+    assert scheme_of(server, b"X-Forwarded-Proto: http", b"X-Forwarded-Proto: https") == refused
+    assert scheme_of(server, b"X-Forwarded-Ssl: on", b"X-Forwarded-Protocol: tls") == refused
+
+
+def test_scheme_headers_from_an_untrusted_peer_are_ignored_even_when_they_disagree(start_server):
+    server = start_server("-w", "1", "--forwarded-allow-ips", "10.9.9.9").ready()
+    assert scheme_of(server, b"X-Forwarded-Proto: https") == "http"
+    assert scheme_of(server, b"X-Forwarded-Proto: https", b"X-Forwarded-Ssl: off") == "http"
+
+
+def test_secure_scheme_headers_is_set_in_the_config_file(start_server, tmp_path):
+    config = tmp_path / "unicorn.conf.py"
+    config.write_text('secure_scheme_headers = {"X-Scheme": "https"}\n')
+    server = start_server("-w", "1", "-c", str(config)).ready()
+    assert scheme_of(server, b"X-Scheme: https") == "https"
+    assert scheme_of(server, b"X-Forwarded-Proto: https") == "http"  # no longer listed

@@ -361,6 +361,9 @@ class Worker(abc.ABC):
 
         Override in a subclass: to add environ keys or wrap the body or the response.
         """
+        # Before the body is read: a request with contradictory scheme headers is refused.
+        scheme = forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips,
+                                  self.cfg.secure_scheme_headers)
         response = Response(request, conn.sock.sendall, self.sendfile_for(conn),
                             self.offers_keep_alive())
         body = self.body_for(conn, request, response)
@@ -372,7 +375,7 @@ class Worker(abc.ABC):
             conn.client,
             errors=sys.stderr,
             multithread=self.multithread,
-            url_scheme=forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
+            url_scheme=scheme,
             script_name=self.script_name,
         )
         return environ, response, body
