@@ -190,6 +190,15 @@ def dictionary(value: Any) -> dict:
     return dict(value)  # a copy, so no Config can change the table's default
 
 
+def header_values(value: Any) -> dict[str, str]:
+    """A dict of header name -> value; names are kept upper-case, as the parser gives them."""
+    headers = dictionary(value)
+    for name, expected in headers.items():
+        text(name)
+        text(expected)
+    return {name.upper(): expected for name, expected in headers.items()}
+
+
 def hook_taking(*arguments: str) -> Callable[[Any], Callable]:
     """Check a hook now, when the config loads, rather than when the server first calls it."""
     def validate(value: Any) -> Callable:
@@ -384,6 +393,17 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="INT",
     ),
     Setting(
+        name="limit_request_body", flags=("--limit-request-body",), section=SECURITY,
+        validate=at_least(0), default=1024 * 1024 * 1024,
+        help=(
+            "The longest request body, in bytes; a longer one is refused with 413. A "
+            "Content-Length over it is refused before the app runs. A chunked body, which "
+            "unicorn reads whole (in memory, then a temporary file) before the app runs, is "
+            "cut off at it. Zero means no limit. unicorn's own: gunicorn has no such setting."
+        ),
+        metavar="INT",
+    ),
+    Setting(
         name="reload", flags=("--reload",), section=DEBUGGING,
         validate=boolean, default=False,
         help=(
@@ -526,6 +546,18 @@ SETTINGS: tuple[Setting, ...] = (
         validate=optional_text, default=None,
         help="Comma-separated directories to put at the front of the import path.",
         metavar="STRING",
+    ),
+    Setting(
+        name="secure_scheme_headers", flags=(), section=SERVER_MECHANICS,
+        validate=header_values,
+        default={"X-FORWARDED-PROTOCOL": "ssl", "X-FORWARDED-PROTO": "https",
+                 "X-FORWARDED-SSL": "on"},
+        help=(
+            "The headers, and their exact values (case-sensitive), by which a proxy listed in "
+            "forwarded_allow_ips says that a request arrived over HTTPS; wsgi.url_scheme is then "
+            "'https'. Headers that are present and disagree are refused with 400. "
+            "Config file only, as in gunicorn."
+        ),
     ),
     Setting(
         name="forwarded_allow_ips", flags=("--forwarded-allow-ips",), section=SERVER_MECHANICS,

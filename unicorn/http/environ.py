@@ -3,7 +3,7 @@
 ``build_environ`` fills in every key PEP 3333 asks for, from the request head,
 the connection's addresses and the settings; the body is a ``Body`` object,
 read only when the app asks. ``forwarded_scheme`` decides "http" or "https"
-from a proxy that is trusted to say so.
+from the scheme headers of a proxy that is trusted to say so.
 
 Explained in the chapter "The WSGI gateway".
 gunicorn: gunicorn/http/wsgi.py (its environ half).
@@ -16,14 +16,15 @@ import sys
 from urllib.parse import unquote_to_bytes
 
 from unicorn import SERVER_SOFTWARE
-from unicorn.http.body import Body
+from unicorn.http import errors
+from unicorn.http.body import Body, SpooledBody
 from unicorn.http.parser import Request
 from unicorn.http.response import FileWrapper
 
 
 def build_environ(
     request: Request,
-    body: Body,
+    body: Body | SpooledBody,
     server: tuple[str, int] | str,
     client: tuple[str, int] | str,
     errors: io.TextIOBase = sys.stderr,
@@ -54,8 +55,7 @@ def build_environ(
         "wsgi.file_wrapper": FileWrapper,
     }
     add_headers(environ, request.headers)
-    if "CONTENT_LENGTH" in environ:  # "5, 5" from repeated fields is the one number 5
-        environ["CONTENT_LENGTH"] = str(request.content_length)
+    add_body_length(environ, request, body)
     if request.host is not None:
         environ["HTTP_HOST"] = request.host  # an absolute-form target wins (RFC 9112 §3.2.2)
     add_addresses(environ, server, client, request.host, url_scheme)
@@ -80,6 +80,22 @@ def add_headers(environ: dict, headers: list[tuple[str, str]]) -> None:
             environ[key] += "," + value
         else:
             environ[key] = value
+
+
+def add_body_length(environ: dict, request: Request, body: Body | SpooledBody) -> None:
+    """CONTENT_LENGTH as the app will find the body in ``wsgi.input``.
+
+    "5, 5" from repeated fields is the one number 5. A chunked body was read
+    whole and de-chunked before the app runs (SpooledBody), so it gets the
+    length it turned out to have, and HTTP_TRANSFER_ENCODING goes: it no
+    longer describes what ``wsgi.input`` gives, and a framework that believed
+    it would try to de-chunk the body again.
+    """
+    if isinstance(body, SpooledBody):
+        environ["CONTENT_LENGTH"] = str(body.length)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+    elif "CONTENT_LENGTH" in environ:
+        environ["CONTENT_LENGTH"] = str(request.content_length)
 
 
 def add_addresses(environ: dict, server, client, host: str | None, scheme: str) -> None:
@@ -121,17 +137,29 @@ def add_path(environ: dict, path: str, script_name: str) -> None:
     environ["PATH_INFO"] = path_info
 
 
-def forwarded_scheme(request: Request, client, forwarded_allow_ips) -> str:
-    """"https" when a proxy we trust says the client used it (X-Forwarded-Proto).
+class InvalidSchemeHeaders(errors.HTTPError):
+    """Trusted scheme headers that disagree about https (gunicorn's InvalidSchemeHeaders)."""
+
+
+def forwarded_scheme(request: Request, client, forwarded_allow_ips: list[str],
+                     secure_scheme_headers: dict[str, str]) -> str:
+    """"https" when a proxy we trust says the client used it, else "http".
 
     Only a proxy can know how the client connected, and only a proxy we
-    trust may tell us: anyone else could claim https. A unix socket peer is
-    local, so it is trusted, like the addresses in ``forwarded_allow_ips``.
+    trust may tell us: anyone else could claim https. Each header named in
+    ``secure_scheme_headers`` (upper-case names) is a vote: https when its
+    value is exactly the one listed there, http for any other, as in
+    gunicorn. Votes that disagree (``X-Forwarded-Proto: https`` with
+    ``X-Forwarded-Ssl: off``, or two different ``X-Forwarded-Proto``) are
+    refused with 400 rather than guessed.
     """
-    for name, value in request.headers:
-        if name == "X-FORWARDED-PROTO" and is_trusted(client, forwarded_allow_ips):
-            return "https" if value.strip().lower() == "https" else "http"
-    return "http"
+    votes = {value == secure_scheme_headers[name]
+             for name, value in request.headers if name in secure_scheme_headers}
+    if not votes or not is_trusted(client, forwarded_allow_ips):
+        return "http"
+    if len(votes) > 1:
+        raise InvalidSchemeHeaders("the scheme headers contradict each other")
+    return "https" if votes == {True} else "http"
 
 
 def is_trusted(client, allowed: list[str]) -> bool:

@@ -71,8 +71,10 @@ class Response:
 
     ``send(data)`` writes all of ``data`` to the client. ``sendfile(file,
     offset, count)`` (optional) sends part of a file without copying it
-    through Python. ``offer_keep_alive`` says whether the worker would keep
-    the connection; the ``keep_alive`` property below has the final word.
+    through Python, and leaves the file's position after the last byte it
+    sent, even when it fails, as ``socket.sendfile`` does.
+    ``offer_keep_alive`` says whether the worker would keep the connection;
+    the ``keep_alive`` property below has the final word.
     """
 
     def __init__(
@@ -104,6 +106,8 @@ class Response:
         self.offer_keep_alive = offer_keep_alive  # the worker's offer
         self.app_said_close = False  # the app's headers held "Connection: close"
         self.body_short = False  # the app sent less than its Content-Length
+        self.request_body = None  # the request's Body, set by the worker; asked at the head
+        self.body_left_unread = False  # at the head, the request's body could not be skipped
 
     @property
     def keep_alive(self) -> bool:
@@ -117,12 +121,16 @@ class Response:
            without ``Connection: keep-alive``; read in framing.py);
         3. the app sent ``Connection: close``;
         4. the body ends where the connection closes (HTTP/1.0, no length);
-        5. the app sent less than the Content-Length it announced.
+        5. the app sent less than the Content-Length it announced;
+        6. when the head was built, the app had left more of the request's
+           body unread than the worker will skip, or had never read a body
+           held back for ``100 Continue`` (``check_request_body``).
 
-        Two more come after the response, where only the worker can check
-        them: the request's body must be read to its end (``Body.drain`` in
-        ``Worker.handle_request``), and a gthread worker must still be running
-        when the connection comes back from its thread (``take_back_returned``).
+        Two checks come after the response, where only the worker can make
+        them: the skipping itself (``Body.drain`` in ``Worker.handle_request``;
+        rule 6 said it would succeed unless the client stalls or leaves), and a
+        gthread worker must still be running when the connection comes back
+        from its thread (``take_back_returned``).
         """
         return (
             self.offer_keep_alive
@@ -130,6 +138,7 @@ class Response:
             and not self.app_said_close
             and not self.ends_at_close
             and not self.body_short
+            and not self.body_left_unread
         )
 
     # -- PEP 3333's start_response and write ------------------------------
@@ -216,9 +225,24 @@ class Response:
         else:
             self.ends_at_close = True
 
+    def check_request_body(self) -> None:
+        """Rule 6 of ``keep_alive``, decided when the head is built, so the head can say it.
+
+        After the response the worker skips what the app left of the request's
+        body, and closes the connection when it cannot: too much is left, or
+        the client still waits for a ``100 Continue``. RFC 9110 §10.1.1 asks a
+        server that answers before reading a body to say which it will do; a
+        pooled client told ``Connection: close`` opens a new connection
+        instead of sending its next request into one that is closing. Decided
+        once: the app may read more after the head, but the head has spoken.
+        """
+        if self.request_body is not None and not self.request_body.can_skip_rest():
+            self.body_left_unread = True
+
     def _head(self) -> bytes:
         """The status line and headers, once the framing is chosen."""
         self.choose_framing()
+        self.check_request_body()
         # RFC 9112 §2.3: answer with the highest 1.x version we speak, whatever
         # 1.x the client used (gunicorn echoes the request's); the framing
         # chosen above still follows what an HTTP/1.0 client understands.
@@ -253,14 +277,31 @@ class Response:
         if isinstance(result, FileWrapper) and self._sendfile is not None:
             if self._send_file(result.filelike):
                 return
-        if (self.content_length is None and self.body_allowed
-                and type(result) in (list, tuple) and len(result) == 1):
-            # The whole body is already known: announce its length instead of
-            # chunking it, so even a hello-world app keeps connections alive.
-            self.content_length = len(result[0])
+        if self.content_length is None and self.body_allowed:
+            self.content_length = self.length_in_hand(result)
         for data in result:
             self.write(data)
+            if self.headers_sent and not self.has_body:
+                # HEAD, 204, 304: the head is final once sent, and nothing of
+                # the body will ever go out, so stop producing it. An endless
+                # stream (server-sent events) would otherwise hold us forever.
+                # run_app still calls the iterable's close().
+                break
         self.finish()
+
+    def length_in_hand(self, result: Iterable[bytes]) -> int | None:
+        """The body's length, when the app returned it whole: one bytes object in a list.
+
+        Announcing it instead of chunking lets even a hello-world app keep
+        connections alive. A generator is not looked into. For a HEAD, an empty
+        object tells nothing: frameworks answer HEAD to a streamed resource
+        with no body at all, and "0" would make a 5 MB file look empty.
+        """
+        if type(result) not in (list, tuple) or len(result) != 1:
+            return None
+        if not result[0] and not self.has_body:
+            return None
+        return len(result[0])
 
     def _send_file(self, file) -> bool:
         """sendfile(2) for a regular file; False if the file cannot be used that way."""
@@ -275,8 +316,13 @@ class Response:
         count = min(size, self.content_length)
         self.send_head()
         if self.has_body and count > 0:
-            self._sendfile(file, offset, count)
-            self.sent += count
+            try:
+                self._sendfile(file, offset, count)
+            finally:
+                # Counted even when the client went away in the middle, so the
+                # access log says what was sent: sendfile leaves the file's
+                # position after the last byte it sent, as socket.sendfile does.
+                self.sent += file.tell() - offset
         self.finish()
         return True
 
@@ -284,8 +330,11 @@ class Response:
         """End the message: send the head if nothing was written, and the last chunk."""
         if self.status is None:
             raise AssertionError("the application returned without calling start_response()")
-        if not self.headers_sent and self.content_length is None and self.body_allowed:
-            self.content_length = 0  # nothing was written: the whole body is known, and empty
+        if not self.headers_sent and self.content_length is None and self.has_body:
+            # Nothing was written: the whole body is known, and empty. Not so
+            # for HEAD: there the app produced no body, which says nothing of
+            # the GET's length, so no Content-Length is invented (RFC 9110 §9.3.2).
+            self.content_length = 0
         self.send_head()
         if self.chunked:
             self._send(b"0\r\n\r\n")

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
-from unicorn.http.body import Body
+from unicorn.http.body import Body, ContentTooLarge, SpooledBody
 from unicorn.http.environ import build_environ, forwarded_scheme
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
 from unicorn.http.response import Response, error_response, run_app
@@ -323,15 +323,16 @@ class Worker(abc.ABC):
     def handle_request(self, conn: Connection, request: Request) -> bool:
         """Serve one request; return True if the connection may carry another."""
         self.count_request()
-        response = None
+        response = body = None
         environ = {}
         start = time.monotonic()
         try:
             environ, response, body = self.prepare(conn, request)
             self.cfg.pre_request(self, request)
             run_app(self.app, environ, response)
-            # The last keep-alive rule (see Response.keep_alive): the request's
-            # body is read to its end, so the next request's bytes come next.
+            # After the keep-alive rules (see Response.keep_alive), skip what the
+            # app left of the request's body, so the next request's bytes come
+            # next; rule 6 already said, in the head, that this will succeed.
             # Our Body, not environ["wsgi.input"]: middleware may have replaced that.
             return response.keep_alive and body.drain()
         except CLIENT_GONE as error:
@@ -351,15 +352,22 @@ class Worker(abc.ABC):
             return False
         finally:
             self.after_request(request, environ, response, time.monotonic() - start)
+            if body is not None:
+                body.close()  # a spooled chunked body frees its memory or temporary file
 
-    def prepare(self, conn: Connection, request: Request) -> tuple[dict, Response, Body]:
+    def prepare(self, conn: Connection, request: Request
+                ) -> tuple[dict, Response, Body | SpooledBody]:
         """Build the environ, the response writer and the body reader for one request.
 
         Override in a subclass: to add environ keys or wrap the body or the response.
         """
-        send = conn.sock.sendall
-        response = Response(request, send, self.sendfile_for(conn), self.offers_keep_alive())
-        body = Body(conn.parser, conn.receive, self.continue_callback(request, response, send))
+        # Before the body is read: a request with contradictory scheme headers is refused.
+        scheme = forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips,
+                                  self.cfg.secure_scheme_headers)
+        response = Response(request, conn.sock.sendall, self.sendfile_for(conn),
+                            self.offers_keep_alive())
+        body = self.body_for(conn, request, response)
+        response.request_body = body  # so the head can say whether drain() will succeed
         environ = build_environ(
             request,
             body,
@@ -367,10 +375,26 @@ class Worker(abc.ABC):
             conn.client,
             errors=sys.stderr,
             multithread=self.multithread,
-            url_scheme=forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips),
+            url_scheme=scheme,
             script_name=self.script_name,
         )
         return environ, response, body
+
+    def body_for(self, conn: Connection, request: Request,
+                 response: Response) -> Body | SpooledBody:
+        """``wsgi.input``: read from the socket as the app asks, or, if chunked, read first.
+
+        ``limit_request_body`` refuses a Content-Length over it before the app
+        runs, and the client is never asked to send the body; SpooledBody
+        applies the same limit to a chunked body as it reads it.
+        Override in a subclass: to keep chunked bodies streaming, say.
+        """
+        limit = self.cfg.limit_request_body
+        if limit and request.content_length is not None and request.content_length > limit:
+            raise ContentTooLarge(f"Content-Length {request.content_length} is over {limit}")
+        before_first_read = self.continue_callback(request, response, conn.sock.sendall)
+        body = Body(conn.parser, conn.receive, before_first_read, request.content_length)
+        return SpooledBody(body, limit) if request.chunked else body
 
     def sendfile_for(self, conn: Connection) -> Callable | None:
         """How the response sends a file without copying it, or None to copy it.
