@@ -7,9 +7,9 @@ and threaded workers share it.
 
 Explained in the chapter "Parsing HTTP/1.1".
 gunicorn: gunicorn/http/parser.py, unreader.py and the first half of message.py.
-Left out, on purpose: obs-fold, lower-case methods, transfer codings other
-than chunked and versions other than HTTP/1.0 and HTTP/1.1 are refused (400,
-as gunicorn does) rather than accepted.
+Left out, on purpose: obs-fold, lower-case methods and transfer codings
+other than chunked are refused (400, as gunicorn does) rather than accepted;
+HTTP/1.2 to HTTP/1.9 are read as HTTP/1.1, other major versions get 505.
 """
 
 import enum
@@ -26,6 +26,8 @@ TOKEN_RE = re.compile(TOKEN)
 # lower-case letters, which no registered method has and which proxies may
 # upper-case differently from us.
 METHOD_RE = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Z]+")
+# RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT, case-sensitive.
+VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 # RFC 9112 §3.2: the target is printable ASCII; anything else is percent-encoded.
 TARGET_RE = re.compile(r"[\x21-\x7e]+")
 # RFC 9110 §4.2.4: userinfo ("user:pw@") in a target is refused, so no "@".
@@ -99,7 +101,7 @@ class Request:
     target: str  # exactly as sent: the environ's RAW_URI
     path: str  # still percent-encoded; the gateway decodes it
     query: str
-    version: str  # "HTTP/1.0" or "HTTP/1.1"
+    version: str  # "HTTP/1.0" or "HTTP/1.1" (also for HTTP/1.2 to 1.9: see parse_version)
     headers: list[tuple[str, str]]  # (UPPER-CASE NAME, value), in order
     # The rest is what framing.read_framing_fields found in the headers:
     host: str | None = None  # from the target when absolute-form, else Host
@@ -403,11 +405,27 @@ def parse_request_line(line: str) -> tuple[str, str, str]:
     method, target, version = parts
     if not METHOD_RE.fullmatch(method):
         raise errors.InvalidMethod(f"invalid method {method[:20]!r}")
-    if version != "HTTP/1.1" and version != "HTTP/1.0":
-        raise errors.InvalidVersion(f"unsupported version {version[:20]!r}")
+    version = parse_version(version)
     if not TARGET_RE.fullmatch(target):
         raise errors.InvalidTarget("request target is not printable ASCII")
     return method, target, version
+
+
+def parse_version(text: str) -> str:
+    """The version to read the request as: "HTTP/1.0" or "HTTP/1.1".
+
+    A minor version above 1 is read as 1.1, the highest unicorn implements
+    (RFC 9110 §2.5: a recipient SHOULD treat it as the highest minor version
+    it is conformant to). Another major version is refused with 505 (RFC 9110
+    §15.6.6): its messages need not look like HTTP/1's at all.
+    """
+    match = VERSION_RE.fullmatch(text)
+    if match is None:
+        raise errors.InvalidVersion(f"invalid version {text[:20]!r}")
+    major, minor = match.groups()
+    if major != "1":
+        raise errors.VersionNotSupported(f"unsupported version {text!r}")
+    return "HTTP/1.0" if minor == "0" else "HTTP/1.1"
 
 
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
