@@ -278,15 +278,15 @@ class RequestParser:
         a field line limit_request_field_size bytes with its CRLF, and a head
         or trailer section limit_request_fields field lines (431 past them).
         """
+        length = self._length_to(stop)
+        fields_before = self._lines - 1 if in_head else self._lines  # the request line is none
         if in_head and self._lines == 0:
-            if self._length_to(stop) > self.limits.request_line:
-                raise errors.RequestLineTooLong(f"request line of {self._length_to(stop)} "
-                                                "bytes or more")
-        elif self._lines - in_head >= self.limits.fields:
+            if length > self.limits.request_line:
+                raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
+        elif fields_before >= self.limits.fields:
             raise errors.HeadersTooLarge(f"more than {self.limits.fields} header fields")
-        elif self._length_to(stop) + 2 > self.limits.field_size:  # its CRLF counts
-            raise errors.HeadersTooLarge(
-                f"header line longer than {self.limits.field_size} bytes")
+        elif length + 2 > self.limits.field_size:  # its CRLF counts
+            raise errors.HeadersTooLarge(f"header line longer than {self.limits.field_size} bytes")
         # RFC 9112 §2.2: CR and LF only together; the CRLF after stop is included.
         if BARE_LINE_END_RE.search(self.buffer, max(self._resume() - 1, 0), stop + 2):
             raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
