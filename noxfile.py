@@ -1,6 +1,7 @@
 """Tasks for developers: `nox` runs the tests and the linter; `nox -s docs` builds the book;
 `nox -s labs` proves the labs; `nox -s bench` runs the benchmarks; `nox -s load` puts
-unicorn under locust.
+unicorn under locust; `nox -s parity` compares unicorn's answers to the request corpus
+with gunicorn's.
 
 Arguments after `--` go to pytest (tests), to both benchmark scripts (bench),
 or to the load run (load), for example `nox -s bench -- --quick` or
@@ -68,6 +69,18 @@ def bench(session: nox.Session) -> None:
                      "Install it with `apt-get install -y wrk` (as root) and run again.")
         return
     session.run("python", "bench/gthread_bench.py", *session.posargs)
+
+
+@nox.session
+def parity(session: nox.Session) -> None:
+    """Send tests/requests/ to unicorn and gunicorn 27.0.1; write where they differ, and why.
+
+    The table goes to tests/requests/PARITY.md (or the file after `--`), which chapter 16
+    includes; a case that differs without a reason in DIFFERENCES.md fails the session.
+    """
+    session.install(".", "gunicorn==27.0.1")
+    output = session.posargs[0] if session.posargs else "tests/requests/PARITY.md"
+    session.run("python", "-m", "tests.parity", "--output", output)
 
 
 def install_wrk(session: nox.Session) -> bool:

@@ -11,6 +11,10 @@ import pytest
 
 from tests.server import alive, body_of, exchange, status_of, wait_until
 
+# The fault tests run on both worker classes: a worker's death, silence or
+# failure to boot is the arbiter's business, whatever the worker does inside.
+WORKERS = ["sync", "gthread"]
+
 
 def test_master_forks_the_requested_workers(start_server):
     server = start_server("-w", "3").ready(workers=3)
@@ -34,14 +38,30 @@ def test_ttin_and_ttou_change_the_worker_count(start_server):
     assert status_of(server.get("/")) == 200
 
 
-def test_a_killed_worker_is_replaced(start_server):
-    server = start_server("-w", "2").ready(workers=2)
+@pytest.mark.parametrize("worker", WORKERS)
+def test_a_killed_worker_is_replaced(start_server, worker):
+    server = start_server("-k", worker, "-w", "2").ready(workers=2)
     victim = server.worker_pids()[0]
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == 2,
                10, "the killed worker was not replaced")
     server.wait_for_line(rf"Worker \(pid:{victim}\) was sent SIGKILL! Perhaps out of memory\?")
     assert status_of(server.get("/")) == 200
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_a_stuck_worker_is_killed_and_replaced(start_server, worker):
+    """A worker stopped dead (SIGSTOP) beats no more: ABRT, which it cannot
+    handle while stopped, then KILL, and a fresh worker serves."""
+    server = start_server("-k", worker, "-w", "1", "--timeout", "2").ready()
+    stuck = server.worker_pids()[0]
+    os.kill(stuck, signal.SIGSTOP)
+    server.wait_for_line(rf"WORKER TIMEOUT \(pid:{stuck}\)", timeout=15)
+    wait_until(lambda: server.worker_pids() and stuck not in server.worker_pids(), 15,
+               "the stuck worker was not replaced")
+    server.ready()
+    assert status_of(server.get("/")) == 200
+    assert "Perhaps out of memory" not in server.output  # the master killed it itself
 
 
 def test_a_silent_worker_is_timed_out_and_its_client_gets_500(start_server):
@@ -171,24 +191,27 @@ def test_access_log_line(start_server):
     assert line
 
 
-def test_bad_app_attribute_exits_4_with_one_clear_message(start_server):
-    server = start_server("-w", "2", app="server_apps:nope")
+@pytest.mark.parametrize("worker", WORKERS)
+def test_bad_app_attribute_exits_4_with_one_clear_message(start_server, worker):
+    server = start_server("-k", worker, "-w", "2", app="server_apps:nope")
     assert server.wait(20) == 4
     assert "Failed to find attribute 'nope' in 'server_apps'" in server.output
     assert "App failed to load: server_apps:nope" in server.output
     assert server.output.count("Booting worker") <= 2  # no fork loop
 
 
-def test_missing_module_exits_4(start_server):
-    server = start_server("-w", "1", app="no_such_module:app")
+@pytest.mark.parametrize("worker", WORKERS)
+def test_missing_module_exits_4(start_server, worker):
+    server = start_server("-k", worker, "-w", "1", app="no_such_module:app")
     assert server.wait(20) == 4
     assert "no_such_module" in server.output
 
 
-def test_worker_that_fails_to_boot_exits_3(start_server, tmp_path):
+@pytest.mark.parametrize("worker", WORKERS)
+def test_worker_that_fails_to_boot_exits_3(start_server, tmp_path, worker):
     config = tmp_path / "boot.conf.py"
     config.write_text("def post_worker_init(worker):\n    raise RuntimeError('no boot today')\n")
-    server = start_server("-w", "1", "-c", str(config))
+    server = start_server("-k", worker, "-w", "1", "-c", str(config))
     assert server.wait(20) == 3
     assert "no boot today" in server.output
     assert "Worker failed to boot." in server.output

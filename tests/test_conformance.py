@@ -18,7 +18,10 @@ CASES = [
     ("lower-case method", b"get / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     ("two spaces", b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     ("bare LF", b"GET / HTTP/1.1\nHost: x\n\n", 400),
-    ("bad version", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 400),
+    ("bad version", b"GET / HTTP/1.10\r\nHost: x\r\n\r\n", 400),
+    ("HTTP/2", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    ("two Content-Types", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\n"
+     b"Content-Type: c/d\r\nContent-Length: 0\r\n\r\n", 400),
     ("no Host on 1.1", b"GET / HTTP/1.1\r\n\r\n", 400),
     ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ("space before colon", b"GET / HTTP/1.1\r\nHost: x\r\nFoo : bar\r\n\r\n", 400),

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.parser_harness import Driver
+from unicorn.http.framing import SINGLETON_FIELDS
 
 # Which parser accepts an input of each class; the names are the headings
 # of DIFFERENCES.md.
@@ -36,6 +37,7 @@ DIFFERENCES = {
     "chunk-line": "h11",
     "chunk-ext-bws": "unicorn",
     "forbidden-trailer": "h11",
+    "repeated-singleton": "h11",
 }
 
 
@@ -175,8 +177,12 @@ def lowercase_method(r: Reading) -> bool:
 
 
 def other_http_version(r: Reading) -> bool:
-    return re.fullmatch(rb"HTTP/[0-9]\.[0-9]", r.version) is not None and r.version not in (
-        b"HTTP/1.0", b"HTTP/1.1")
+    return re.fullmatch(rb"HTTP/[02-9]\.[0-9]", r.version) is not None
+
+
+def repeated_singleton(r: Reading) -> bool:
+    names = [name for name, _ in fields_of(r.field_lines)]
+    return any(names.count(name.encode()) > 1 for name in SINGLETON_FIELDS)
 
 
 def target_form(r: Reading) -> bool:
@@ -244,6 +250,7 @@ PREDICATES = {
     "chunk-line": chunk_line,
     "chunk-ext-bws": chunk_ext_bws,
     "forbidden-trailer": forbidden_trailer,
+    "repeated-singleton": repeated_singleton,
 }
 
 
@@ -281,7 +288,7 @@ FIELD_LINES = [b"X-A: b", b"X-A: caf\xe9", b"X-Empty:", b"X_A: b", b"Accept: */*
                b"X-A: \t b \t"]
 ODD_FIELD_LINES = [b"X-A : b", b"X-A\t: b", b"X-A: a\x01b", b"X-A: a\x7fb", b"X-A: a\x00b",
                    b"X-A: a\x0bb", b": b", b"X-A b", b"X-A:\r\n folded", b"Accept: */*\n",
-                   b"X-A: a\rb"]
+                   b"X-A: a\rb", b"Content-Type: a/b\r\nContent-Type: c/d"]
 EXPECTATIONS = [b"", b"", b"Expect: 100-continue\r\n"]
 ODD_EXPECTATIONS = [b"Expect: foo\r\n", b"Expect: 100-continue\r\nExpect: 100-continue\r\n"]
 CHUNK_SIZE_LINES = [b"%x", b"0%x", b"%X", b"%x;a=b", b'%x;a="q"', b"%x;a"]
@@ -369,7 +376,9 @@ def test_unicorn_and_h11_agree(raw):
     (b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "leading-empty-line"),
     (b"GET / HTTP/1.1\nHost: a\n\n", "bare-lf"),
     (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", "lowercase-method"),
-    (b"GET / HTTP/1.2\r\n\r\n", "other-http-version"),
+    (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "other-http-version"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\n\r\n",
+     "repeated-singleton"),
     (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", "target-form"),
     (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "host-syntax"),
     (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n", "expect"),

@@ -34,7 +34,7 @@ class InvalidTarget(HTTPError):
 
 
 class InvalidVersion(HTTPError):
-    """Only ``HTTP/1.0`` and ``HTTP/1.1`` are spoken here (RFC 9112 §2.3)."""
+    """The version is not ``HTTP/`` DIGIT ``.`` DIGIT (RFC 9112 §2.3)."""
 
 
 class InvalidHeader(HTTPError):
@@ -43,6 +43,10 @@ class InvalidHeader(HTTPError):
 
 class ObsoleteFolding(InvalidHeader):
     """A header continued on the next line (obs-fold), refused as RFC 9112 §5.2 allows."""
+
+
+class RepeatedField(InvalidHeader):
+    """A field that holds one value was sent twice (RFC 9110 §5.3); see SINGLETON_FIELDS."""
 
 
 class InvalidHost(HTTPError):
@@ -69,6 +73,13 @@ class ExpectationFailed(HTTPError):
 
     status = 417
     reason = "Expectation Failed"
+
+
+class VersionNotSupported(HTTPError):
+    """A major version other than HTTP/1 (RFC 9110 §15.6.6)."""
+
+    status = 505
+    reason = "HTTP Version Not Supported"
 
 
 class RequestTimeout(HTTPError):

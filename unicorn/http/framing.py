@@ -24,6 +24,31 @@ FIELDS_READ_HERE = ("HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "CONNECTION",
 # free of nested repetition and so of catastrophic backtracking).
 HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[-!$&'()*+,;=.~0-9A-Za-z_%]*)(:[0-9]*)?")
 BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# RFC 9110 §5.3: a field may appear more than once only if its value is a
+# comma-separated list (#rule), which a recipient may then join with commas.
+# These request fields hold one value: joined, two of them would make a value
+# nobody sent ("application/json,text/html"), and a proxy that kept the first
+# would disagree with an app that read the last. Each maps to its definition.
+# Host and Content-Length have rules of their own (check_host,
+# parse_content_length); fields that only responses carry are left out.
+SINGLETON_FIELDS = {
+    "CONTENT-TYPE": "RFC 9110 §8.3",
+    "CONTENT-LOCATION": "RFC 9110 §8.7",
+    "CONTENT-RANGE": "RFC 9110 §14.4",
+    "AUTHORIZATION": "RFC 9110 §11.6.2",
+    "PROXY-AUTHORIZATION": "RFC 9110 §11.7.2",
+    "FROM": "RFC 9110 §10.1.2",
+    "REFERER": "RFC 9110 §10.1.3",
+    "USER-AGENT": "RFC 9110 §10.1.5",
+    "MAX-FORWARDS": "RFC 9110 §7.6.2",
+    "DATE": "RFC 9110 §6.6.1",
+    "IF-MODIFIED-SINCE": "RFC 9110 §13.1.3",
+    "IF-UNMODIFIED-SINCE": "RFC 9110 §13.1.4",
+    "IF-RANGE": "RFC 9110 §13.1.5",
+    "RANGE": "RFC 9110 §14.2",
+    "AGE": "RFC 9111 §5.1",
+    "EXPIRES": "RFC 9111 §5.3",
+}
 
 
 def is_valid_host(text: str) -> bool:
@@ -64,6 +89,7 @@ def read_framing_fields(version: str, target_host: str | None,
     host = check_host(version, target_host, found["HOST"])
     content_length, chunked = body_framing(version, found["CONTENT-LENGTH"],
                                            found["TRANSFER-ENCODING"])
+    refuse_repeated_singletons(headers)
     return FramingFields(
         host=host,
         content_length=content_length,
@@ -85,6 +111,16 @@ def check_host(version: str, target_host: str | None, hosts: list[str]) -> str |
         raise errors.InvalidHost(f"invalid Host header {hosts[0][:40]!r}")
     # §3.2.2: with an absolute-form target, its authority wins over Host.
     return hosts[0] if target_host is None else target_host
+
+
+def refuse_repeated_singletons(headers: list[tuple[str, str]]) -> None:
+    """A field that holds one value may be sent once (RFC 9110 §5.3, SINGLETON_FIELDS)."""
+    seen = set()
+    for name, _ in headers:
+        if name in SINGLETON_FIELDS:
+            if name in seen:
+                raise errors.RepeatedField(f"{name} sent more than once ({SINGLETON_FIELDS[name]})")
+            seen.add(name)
 
 
 def body_framing(version: str, lengths: list[str], codings: list[str]) -> tuple[int | None, bool]:

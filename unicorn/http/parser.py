@@ -7,9 +7,9 @@ and threaded workers share it.
 
 Explained in the chapter "Parsing HTTP/1.1".
 gunicorn: gunicorn/http/parser.py, unreader.py and the first half of message.py.
-Left out, on purpose: obs-fold, lower-case methods, transfer codings other
-than chunked and versions other than HTTP/1.0 and HTTP/1.1 are refused (400,
-as gunicorn does) rather than accepted.
+Left out, on purpose: obs-fold, lower-case methods and transfer codings
+other than chunked are refused (400, as gunicorn does) rather than accepted;
+HTTP/1.2 to HTTP/1.9 are read as HTTP/1.1, other major versions get 505.
 """
 
 import enum
@@ -26,6 +26,8 @@ TOKEN_RE = re.compile(TOKEN)
 # lower-case letters, which no registered method has and which proxies may
 # upper-case differently from us.
 METHOD_RE = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Z]+")
+# RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT, case-sensitive.
+VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 # RFC 9112 §3.2: the target is printable ASCII; anything else is percent-encoded.
 TARGET_RE = re.compile(r"[\x21-\x7e]+")
 # RFC 9110 §4.2.4: userinfo ("user:pw@") in a target is refused, so no "@".
@@ -48,6 +50,8 @@ CHUNK_EXT = rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED}))?)*"
 # is an f-string.
 CHUNK_SIZE_RE = re.compile(rf"([0-9A-Fa-f]{{1,16}}){CHUNK_EXT}")
 MAX_CHUNK_LINE = 4096
+CR = ord("\r")
+LINE_BREAK_RE = re.compile(rb"[\r\n]")
 # A line ending that is not CRLF: a bare LF, or a CR followed by anything else.
 BARE_LINE_END_RE = re.compile(rb"(?<!\r)\n|\r[^\n]")
 # RFC 9110 §6.5.1: fields that frame, route or authenticate the message
@@ -79,12 +83,14 @@ class Limits:
                    field_size or MAX_FIELD_SIZE)
 
     def head_size(self) -> int:
-        """The most bytes a complete head can take; more without an end is refused.
+        """The most bytes a complete head can take, with the limits above.
 
-        Each "+ 2" is a CRLF: after the request line, after each field line,
-        and the empty line that ends the head.
+        Nothing needs to check it: each line is checked as it arrives, so a
+        head grows past it only by breaking one of the three limits. The
+        "+ 2"s are the CRLFs after the request line and of the empty line
+        that ends the head; a field line's size already counts its CRLF.
         """
-        return self.request_line + 2 + self.fields * (self.field_size + 2) + 2
+        return self.request_line + 2 + self.fields * self.field_size + 2
 
 
 @dataclass
@@ -95,7 +101,7 @@ class Request:
     target: str  # exactly as sent: the environ's RAW_URI
     path: str  # still percent-encoded; the gateway decodes it
     query: str
-    version: str  # "HTTP/1.0" or "HTTP/1.1"
+    version: str  # "HTTP/1.0" or "HTTP/1.1" (also for HTTP/1.2 to 1.9: see parse_version)
     headers: list[tuple[str, str]]  # (UPPER-CASE NAME, value), in order
     # The rest is what framing.read_framing_fields found in the headers:
     host: str | None = None  # from the target when absolute-form, else Host
@@ -147,7 +153,10 @@ class RequestParser:
         self.buffer = bytearray()
         self.peer_closed = False
         self._step = self._read_head
-        self._scanned = 0  # bytes already searched for the blank line ending a head or trailers
+        # Bookmarks in the head or trailers still arriving (see _check_lines):
+        self._scanned = 0  # bytes already searched for the blank line and checked
+        self._line_start = 0  # where the line still arriving begins
+        self._lines = 0  # the finished lines before it
         self.error: errors.HTTPError | None = None  # once set, the connection is finished
         self._remaining = 0  # body bytes still owed by the current length or chunk
 
@@ -198,16 +207,16 @@ class RequestParser:
         if end == -1:
             if not buffer and self.peer_closed:
                 return CLOSED
-            self._check_request_line_length(buffer)
-            self._check_incomplete_section(errors.HeadersTooLarge("request head too large"))
+            self._check_lines(len(buffer), in_head=True)
             return self._need_data()
+        self._check_lines(end + 2, in_head=True)  # the lines not yet checked, to the last CRLF
         head = bytes(buffer[:end])
         del buffer[: end + 4]  # the head and the CRLF CRLF after it
-        self._check_request_line_length(head)
+        self._start_section()
         request_line, *field_lines = split_lines(head)
         method, target, version = parse_request_line(request_line)
         path, query, target_host = split_target(method, target)
-        headers = parse_fields(field_lines, self.limits)
+        headers = parse_fields(field_lines)
         fields = read_framing_fields(version, target_host, headers)
         request = Request(
             method=method, target=target, path=path, query=query, version=version,
@@ -225,30 +234,71 @@ class RequestParser:
         byte at a time costs linear time, not quadratic.
         """
         # Back 3 bytes: a CRLF CRLF may have begun in the bytes already searched.
-        end = self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
-        if end != -1:
-            self._scanned = 0
-        return end
+        return self.buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
 
-    def _check_incomplete_section(self, too_large: errors.HTTPError) -> None:
-        """Refuse a part-received head or trailers as soon as it cannot become valid."""
-        # Back 2 bytes: a CR at the old end may be followed by what just arrived.
-        if BARE_LINE_END_RE.search(self.buffer, max(self._scanned - 2, 0)):
+    def _start_section(self) -> None:
+        """Forget the bookmarks of the head or trailers just taken from the buffer."""
+        self._scanned = self._line_start = self._lines = 0
+
+    # -- every line measured as it arrives ----------------------------------
+
+    def _check_lines(self, end: int, in_head: bool) -> None:
+        """Check the lines of a head or trailer section received so far, up to ``end``.
+
+        Each line is checked as soon as its bytes arrive, finished or not, so
+        an endless line is refused at its own limit, not once the whole
+        head's budget is buffered. A complete section passes the same checks
+        in the same order before it is parsed, so the answer does not depend
+        on how the bytes were split. ``_line_start`` is where the line still
+        arriving begins; ``_lines`` counts the finished lines before it.
+        """
+        while (crlf := self.buffer.find(b"\r\n", self._resume(), end)) != -1:
+            self._check_line(crlf, in_head)
+            self._line_start, self._scanned = crlf + 2, crlf + 2
+            self._lines += 1
+        if self._line_has_begun(end):
+            self._check_line(end, in_head)
+        self._scanned = end
+
+    def _line_has_begun(self, end: int) -> bool:
+        """Has the line still arriving a byte yet? A lone CR may be the CRLF that
+        ends the section, so it does not start a line."""
+        arriving = end - self._line_start
+        return arriving > 1 or (arriving == 1 and self.buffer[self._line_start] != CR)
+
+    def _resume(self) -> int:
+        """Where to search the line still arriving: its bytes up to the last
+        check (bar a CR that may start a CRLF) were searched already."""
+        return max(self._line_start, self._scanned - 1)
+
+    def _check_line(self, stop: int, in_head: bool) -> None:
+        """One line, ``_line_start`` to ``stop``: its place, its length, its line ending.
+
+        The request line may be limit_request_line bytes long (414 past it);
+        a field line limit_request_field_size bytes with its CRLF, and a head
+        or trailer section limit_request_fields field lines (431 past them).
+        """
+        length = self._length_to(stop)
+        fields_before = self._lines - 1 if in_head else self._lines  # the request line is none
+        if in_head and self._lines == 0:
+            if length > self.limits.request_line:
+                raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
+        elif fields_before >= self.limits.fields:
+            raise errors.HeadersTooLarge(f"more than {self.limits.fields} header fields")
+        elif length + 2 > self.limits.field_size:  # its CRLF counts
+            raise errors.HeadersTooLarge(f"header line longer than {self.limits.field_size} bytes")
+        # RFC 9112 §2.2: CR and LF only together; the CRLF after stop is included.
+        if BARE_LINE_END_RE.search(self.buffer, max(self._resume() - 1, 0), stop + 2):
             raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
-        if len(self.buffer) > self.limits.head_size():
-            raise too_large
-        self._scanned = len(self.buffer)
 
-    def _check_request_line_length(self, data: bytes) -> None:
-        """414 past limit_request_line. The line is measured to its first CR or
-        LF, so the answer is the same however the bytes were split."""
-        length = len(data)
-        for line_break in (b"\r", b"\n"):
-            found = data.find(line_break, 0, length)
-            if found != -1:
-                length = found
-        if length > self.limits.request_line:
-            raise errors.RequestLineTooLong(f"request line of {length} bytes or more")
+    def _length_to(self, stop: int) -> int:
+        """The line's length so far: to its first CR or LF, else to ``stop``.
+
+        Measured to the first line break, a line has the same length however
+        its bytes were split, even one with a bare LF in it.
+        """
+        line_break = LINE_BREAK_RE.search(self.buffer, self._resume(), stop)
+        return (line_break.start() if line_break else stop) - self._line_start
 
     # -- the body ---------------------------------------------------------
 
@@ -314,11 +364,13 @@ class RequestParser:
             return self._end_message([])
         end = self._find_blank_line()
         if end == -1:
-            self._check_incomplete_section(errors.HeadersTooLarge("trailer section too large"))
+            self._check_lines(len(self.buffer), in_head=False)
             return self._need_data()
+        self._check_lines(end + 2, in_head=False)
         section = bytes(self.buffer[:end])
         del self.buffer[: end + 4]  # the trailers and the CRLF CRLF after them
-        trailers = parse_fields(split_lines(section), self.limits)
+        self._start_section()
+        trailers = parse_fields(split_lines(section))
         for name, _ in trailers:
             if name in FORBIDDEN_TRAILERS:
                 raise errors.InvalidHeader(f"{name} is not allowed in a trailer")
@@ -353,11 +405,27 @@ def parse_request_line(line: str) -> tuple[str, str, str]:
     method, target, version = parts
     if not METHOD_RE.fullmatch(method):
         raise errors.InvalidMethod(f"invalid method {method[:20]!r}")
-    if version != "HTTP/1.1" and version != "HTTP/1.0":
-        raise errors.InvalidVersion(f"unsupported version {version[:20]!r}")
+    version = parse_version(version)
     if not TARGET_RE.fullmatch(target):
         raise errors.InvalidTarget("request target is not printable ASCII")
     return method, target, version
+
+
+def parse_version(text: str) -> str:
+    """The version to read the request as: "HTTP/1.0" or "HTTP/1.1".
+
+    A minor version above 1 is read as 1.1, the highest unicorn implements
+    (RFC 9110 §2.5: a recipient SHOULD treat it as the highest minor version
+    it is conformant to). Another major version is refused with 505 (RFC 9110
+    §15.6.6): its messages need not look like HTTP/1's at all.
+    """
+    match = VERSION_RE.fullmatch(text)
+    if match is None:
+        raise errors.InvalidVersion(f"invalid version {text[:20]!r}")
+    major, minor = match.groups()
+    if major != "1":
+        raise errors.VersionNotSupported(f"unsupported version {text!r}")
+    return "HTTP/1.0" if minor == "0" else "HTTP/1.1"
 
 
 def split_target(method: str, target: str) -> tuple[str, str, str | None]:
@@ -395,32 +463,20 @@ def split_path(target: str) -> tuple[str, str]:
 def split_lines(section: bytes) -> list[str]:
     """A head or trailer section as latin-1 lines, split at CRLF.
 
-    Refuses control characters (RFC 9110 §5.5) and any CR or LF that is not
-    part of a CRLF (RFC 9112 §2.2): with n line breaks there must be exactly
-    n of each.
+    Refuses control characters (RFC 9110 §5.5). Line endings and line
+    lengths were checked as the lines arrived (RequestParser._check_lines).
     """
     if 0 in section.translate(CONTROL_MARKS):
         raise errors.InvalidHeader("control character in request head (RFC 9110 §5.5)")
-    text = section.decode("latin-1")
-    lines = text.split("\r\n")
-    breaks = len(lines) - 1
-    if text.count("\r") != breaks or text.count("\n") != breaks:
-        raise errors.InvalidHeader("line ending is not CRLF (RFC 9112 §2.2)")
-    return lines
+    return section.decode("latin-1").split("\r\n")
 
 
-def parse_fields(lines: list[str], limits: Limits) -> list[tuple[str, str]]:
+def parse_fields(lines: list[str]) -> list[tuple[str, str]]:
     """Parse field lines into (UPPER NAME, value) pairs (RFC 9112 §5).
 
     split_lines has already refused control characters, so each line only
     needs a token before its colon: field-line = field-name ":" OWS value OWS.
     """
-    if not lines:
-        return []
-    if len(lines) > limits.fields:
-        raise errors.HeadersTooLarge(f"more than {limits.fields} header fields")
-    if max(map(len, lines)) + 2 > limits.field_size:  # a line's size counts its CRLF
-        raise errors.HeadersTooLarge(f"header line longer than {limits.field_size} bytes")
     fields = []
     for line in lines:
         name, colon, value = line.partition(":")
