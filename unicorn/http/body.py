@@ -25,13 +25,6 @@ DRAIN_LIMIT = 64 * 1024
 SPOOL_IN_MEMORY = 512 * 1024
 
 
-class ContentTooLarge(errors.HTTPError):
-    """A body longer than ``limit_request_body`` (RFC 9110 §15.5.14)."""
-
-    status = 413
-    reason = "Content Too Large"
-
-
 class Body:
     """A read-only file over one request's body.
 
@@ -189,7 +182,7 @@ class SpooledBody:
             self.length += len(data)
             if limit and self.length > limit:
                 self.file.close()
-                raise ContentTooLarge(f"the chunked body is longer than {limit} bytes")
+                raise errors.ContentTooLarge(f"the chunked body is longer than {limit} bytes")
             self.file.write(data)
         self.file.seek(0)
         self.trailers = body.trailers

@@ -137,10 +137,6 @@ def add_path(environ: dict, path: str, script_name: str) -> None:
     environ["PATH_INFO"] = path_info
 
 
-class InvalidSchemeHeaders(errors.HTTPError):
-    """Trusted scheme headers that disagree about https (gunicorn's InvalidSchemeHeaders)."""
-
-
 def forwarded_scheme(request: Request, client, forwarded_allow_ips: list[str],
                      secure_scheme_headers: dict[str, str]) -> str:
     """"https" when a proxy we trust says the client used it, else "http".
@@ -158,7 +154,7 @@ def forwarded_scheme(request: Request, client, forwarded_allow_ips: list[str],
     if not votes or not is_trusted(client, forwarded_allow_ips):
         return "http"
     if len(votes) > 1:
-        raise InvalidSchemeHeaders("the scheme headers contradict each other")
+        raise errors.InvalidSchemeHeaders("the scheme headers contradict each other")
     return "https" if votes == {True} else "http"
 
 

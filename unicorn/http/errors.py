@@ -82,6 +82,17 @@ class VersionNotSupported(HTTPError):
     reason = "HTTP Version Not Supported"
 
 
+class ContentTooLarge(HTTPError):
+    """A body longer than ``limit_request_body`` (RFC 9110 §15.5.14)."""
+
+    status = 413
+    reason = "Content Too Large"
+
+
+class InvalidSchemeHeaders(HTTPError):
+    """Trusted scheme headers that disagree about https (gunicorn's InvalidSchemeHeaders)."""
+
+
 class RequestTimeout(HTTPError):
     """No complete request head within ``timeout`` (RFC 9110 §15.5.9)."""
 

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
-from unicorn.http.body import Body, ContentTooLarge, SpooledBody
+from unicorn.http.body import Body, SpooledBody
 from unicorn.http.environ import build_environ, forwarded_scheme
 from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
 from unicorn.http.response import Response, error_response, run_app
@@ -391,7 +391,7 @@ class Worker(abc.ABC):
         """
         limit = self.cfg.limit_request_body
         if limit and request.content_length is not None and request.content_length > limit:
-            raise ContentTooLarge(f"Content-Length {request.content_length} is over {limit}")
+            raise errors.ContentTooLarge(f"Content-Length {request.content_length} is over {limit}")
         before_first_read = self.continue_callback(request, response, conn.sock.sendall)
         body = Body(conn.parser, conn.receive, before_first_read, request.content_length)
         return SpooledBody(body, limit) if request.chunked else body
