@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 
-from unicorn import __version__, systemd, upgrade
+from unicorn import __version__, systemd, tls, upgrade
 from unicorn.app import (
     APP_LOAD_ERROR,
     WORKER_BOOT_ERROR,
@@ -448,6 +448,7 @@ class Arbiter:
         try:
             cfg = self.read_config_again()
             worker_class = self.load_worker_class(cfg)
+            tls.check(cfg)  # a renewed certificate that does not load is refused here
             app = load_app(cfg.app_uri) if cfg.preload_app else None
             log = make_logger(cfg)  # takes over the log handlers...
         except (ConfigError, HaltServer, AppImportError, OSError, ValueError) as error:
