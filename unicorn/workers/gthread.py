@@ -245,7 +245,7 @@ class ThreadWorker(Worker):
         except tls.WOULD_BLOCK:
             return  # nothing to read after all, or (TLS) only part of a record or handshake
         except OSError:
-            self.close(client)  # reset by the peer
+            self.close(client)  # reset by the peer, or (TLS) a failed handshake
             return
         conn.parser.feed(data)  # b"" tells the parser the peer closed
         try:
