@@ -160,7 +160,7 @@ def test_bad_web_concurrency_names_the_variable(tmp_path):
     (["-b", "host:notaport", "app:app"], ["Invalid value for bind", "'host:notaport'",
                                           "'notaport'"]),
     (["--log-level", "loud", "app:app"], ["Invalid value for loglevel", "'loud'"]),
-    (["-k", "gevent", "app:app"], ["Invalid value for worker_class", "'gevent'"]),
+    (["-k", "nonesuch", "app:app"], ["Invalid value for worker_class", "'nonesuch'"]),
     (["-e", "NOVALUE", "app:app"], ["Invalid value for raw_env", "KEY=VALUE"]),
     (["--chdir", "/no/such/dir", "app:app"], ["Invalid value for chdir"]),
     (["--forwarded-allow-ips", "10.0.0.1/8", "app:app"], ["Invalid value for forwarded_allow_ips"]),

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 
-from unicorn import __version__, systemd, upgrade
+from unicorn import __version__, systemd, tls, upgrade
 from unicorn.app import (
     APP_LOAD_ERROR,
     WORKER_BOOT_ERROR,
@@ -122,6 +122,8 @@ class Arbiter:
         self.log.info("Starting unicorn %s", __version__)
         self.cfg.on_starting(self)
         self.init_signals()
+        # Before binding: a worker class that cannot load (gevent not installed) stops us first.
+        self.worker_class = self.load_worker_class(self.cfg)
         self.listeners = self.open_listeners()
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener, self.pid)
@@ -130,7 +132,6 @@ class Arbiter:
                 "inherits it and accepts from it.",
                 "Sockets and binding",
             )
-        self.worker_class = self.load_worker_class(self.cfg)
         self.log.info("Using worker: %s", self.cfg.worker_class_uri)
         if self.cfg.pidfile:
             self.pidfile = Pidfile(upgrade.pidfile_path(self.cfg.pidfile, self.old_master_pid))
@@ -448,6 +449,7 @@ class Arbiter:
         try:
             cfg = self.read_config_again()
             worker_class = self.load_worker_class(cfg)
+            tls.check(cfg)  # a renewed certificate that does not load is refused here
             app = load_app(cfg.app_uri) if cfg.preload_app else None
             log = make_logger(cfg)  # takes over the log handlers...
         except (ConfigError, HaltServer, AppImportError, OSError, ValueError) as error:

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from unicorn import tls
 from unicorn.app import AppImportError, load_app, prepare_import_path, put_first_on_path
 from unicorn.config import Config, ConfigError, build_parser, format_config
 
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cfg.app_uri is None:
         usage = build_parser().format_usage().strip()
         return fail(f"No application module specified ({usage})")
+    try:
+        tls.check(cfg)  # here, so that a wrong certificate or key stops us before any fork
+    except tls.TLSError as error:
+        return fail(str(error))
     prepare_import_path(cfg.chdir, cfg.pythonpath)
     if cfg.check_config:
         return check_app(cfg.app_uri)

@@ -6,7 +6,8 @@ unicorn.config.
 
 Explained in the chapter "Configuration".
 gunicorn: the Setting classes of gunicorn/config.py.
-Left out: SSL, statsd, syslog and reload-engine settings, and hooks named by dotted strings.
+Left out: statsd, syslog and reload-engine settings, the ssl_context hook and
+--ssl-version, and hooks named by dotted strings.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from unicorn.log import DEFAULT_ACCESS_FORMAT, LOG_LEVELS
 from unicorn.sockets import DEFAULT_BACKLOG, DEFAULT_PORT, parse_address
+from unicorn.workers import WORKER_CLASSES
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,10 @@ def environment_list(value: Any) -> list[str]:
 
 def worker_class_name(value: Any) -> str:
     name = text(value)
-    if name in ("sync", "gthread") or re.fullmatch(r"\w+(\.\w+)+", name):
+    if name in WORKER_CLASSES or re.fullmatch(r"\w+(\.\w+)+", name):
         return name
-    raise ValueError(f"{name!r} is not 'sync', 'gthread' or a dotted path to a worker class")
+    raise ValueError(f"{name!r} is not 'sync', 'gthread', 'gevent' or a dotted path "
+                     "to a worker class")
 
 
 def directory(value: Any) -> str:
@@ -138,6 +141,24 @@ def directory(value: Any) -> str:
 
 def optional_directory(value: Any) -> str | None:
     return None if value is None else directory(value)
+
+
+def optional_file(value: Any) -> str | None:
+    """Relative paths are taken from the directory unicorn was started in, as for chdir."""
+    if value is None:
+        return None
+    path = os.path.abspath(text(value))
+    if not os.path.isfile(path):
+        raise ValueError(f"there is no file {value!r}")
+    return path
+
+
+def cert_requirement(value: Any) -> int:
+    """0, 1 or 2: the numbers of ssl.CERT_NONE, CERT_OPTIONAL and CERT_REQUIRED."""
+    number = integer(value)
+    if number not in (0, 1, 2):
+        raise ValueError(f"{number} is not 0 (no client certificate), 1 (optional) or 2 (required)")
+    return number
 
 
 def user_id(value: Any) -> int | None:
@@ -226,6 +247,7 @@ CONFIG_FILE = "Config file"
 SERVER_SOCKET = "Server socket"
 WORKER_PROCESSES = "Worker processes"
 SECURITY = "Security"
+SSL = "SSL"
 DEBUGGING = "Debugging"
 SERVER_MECHANICS = "Server mechanics"
 LOGGING = "Logging"
@@ -290,8 +312,9 @@ SETTINGS: tuple[Setting, ...] = (
         validate=worker_class_name, default="sync",
         help=(
             "The kind of worker: 'sync' serves one request at a time, 'gthread' serves "
-            "several with a pool of threads, and a dotted path names your own Worker subclass. "
-            "A 'sync' worker with more than one thread becomes 'gthread'."
+            "several with a pool of threads, 'gevent' serves many with green threads "
+            "(pip install 'unicorn-wsgi[gevent]'), and a dotted path names your own Worker "
+            "subclass. A 'sync' worker with more than one thread becomes 'gthread'."
         ),
         metavar="STRING",
     ),
@@ -402,6 +425,64 @@ SETTINGS: tuple[Setting, ...] = (
             "cut off at it. Zero means no limit. unicorn's own: gunicorn has no such setting."
         ),
         metavar="INT",
+    ),
+    Setting(
+        name="certfile", flags=("--certfile",), section=SSL,
+        validate=optional_file, default=None,
+        help=(
+            "The server's certificate (PEM), followed by any intermediate certificates; "
+            "setting it makes every worker speak HTTPS itself, TLS 1.2 and up. "
+            "Usually TLS ends at a proxy such as nginx instead."
+        ),
+        metavar="FILE",
+    ),
+    Setting(
+        name="keyfile", flags=("--keyfile",), section=SSL,
+        validate=optional_file, default=None,
+        help=(
+            "The certificate's private key (PEM). "
+            "Not needed when the key is in the certfile. "
+            "It is read before the workers drop privileges, so it may be readable by root only."
+        ),
+        metavar="FILE",
+    ),
+    Setting(
+        name="ca_certs", flags=("--ca-certs",), section=SSL,
+        validate=optional_file, default=None,
+        help=(
+            "The CA certificates (PEM) that client certificates must be signed by, "
+            "with --cert-reqs 1 or 2. Without it, the system's CAs are trusted."
+        ),
+        metavar="FILE",
+    ),
+    Setting(
+        name="cert_reqs", flags=("--cert-reqs",), section=SSL,
+        validate=cert_requirement, default=0,
+        help=(
+            "Whether clients must show a certificate: 0 never asks, 1 checks one if the "
+            "client sends it, 2 refuses clients without a valid one "
+            "(ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED)."
+        ),
+        metavar="INT",
+    ),
+    Setting(
+        name="ciphers", flags=("--ciphers",), section=SSL,
+        validate=optional_text, default=None,
+        help=(
+            "The TLS 1.2 cipher suites to allow, as an OpenSSL cipher list. "
+            "By default the ssl module's own list, which is chosen to be strong."
+        ),
+        metavar="STRING",
+    ),
+    Setting(
+        name="do_handshake_on_connect", flags=("--do-handshake-on-connect",), section=SSL,
+        validate=boolean, default=False,
+        help=(
+            "Do the TLS handshake as soon as the sync or gevent worker accepts a connection, "
+            "rather than within its first read. Either way it is done before the request is "
+            "read; the gthread worker always does it in its event loop, without blocking."
+        ),
+        action="store_true",
     ),
     Setting(
         name="reload", flags=("--reload",), section=DEBUGGING,

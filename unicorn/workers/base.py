@@ -6,7 +6,8 @@ installs its own signal handlers, loads the app, then runs the subclass's
 start reading here. By function name:
 
 1. accept: ``SyncWorker.accept`` / ``ThreadWorker.accept`` take a connection
-   from a ``Listener`` and wrap it in a ``Connection``.
+   from a ``Listener`` and wrap it in a ``Connection`` (first in TLS, with
+   --certfile: ``Worker.secure``).
 2. read the request: ``Connection.read_request`` (sync) or
    ``ThreadWorker.read_head`` (gthread) feed bytes to ``RequestParser.feed``.
 3. parser events: ``RequestParser.next_event`` gives ``Request``, ``Data``,
@@ -35,10 +36,12 @@ import pwd
 import random
 import signal
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable
 
+from unicorn import tls
 from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
@@ -85,6 +88,7 @@ class Connection:
                 return event
 
     def close(self) -> None:
+        tls.close_notify(self.sock)
         try:
             self.sock.close()
         except OSError:
@@ -99,6 +103,7 @@ class Connection:
         all of it, then end-of-file; we wait at most ``linger`` seconds for it
         to close its side.
         """
+        tls.close_notify(self.sock)  # first: shutdown() drops the TLS layer
         try:
             self.sock.shutdown(socket.SHUT_WR)
             self.sock.settimeout(linger)
@@ -139,6 +144,7 @@ class Worker(abc.ABC):
         # Set in the child by init_process:
         self.wakeup_r = self.wakeup_w = -1  # the pipe any signal writes to, waking run()
         self.script_name = ""  # where the app is mounted (--env SCRIPT_NAME=/app)
+        self.tls_context: ssl.SSLContext | None = None  # with --certfile (see secure)
 
     @staticmethod
     def _request_budget(max_requests: int, jitter: int) -> int:
@@ -181,6 +187,9 @@ class Worker(abc.ABC):
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
+        if tls.enabled(self.cfg):
+            # Before drop_privileges: a private key is usually readable by root only.
+            self.tls_context = tls.make_context(self.cfg)
         self.drop_privileges()
         if self.app is None:
             self.app = load_app(self.cfg.app_uri)
@@ -304,6 +313,20 @@ class Worker(abc.ABC):
             )
             self.alive = False
 
+    def secure(self, sock: socket.socket, handshake_now: bool) -> socket.socket | None:
+        """With --certfile, wrap an accepted socket in TLS (see unicorn.tls).
+
+        Returns the socket to use, or None when a handshake done now failed
+        (a client speaking plain HTTP, or without the certificate we require).
+        """
+        if self.tls_context is None:
+            return sock
+        try:
+            return tls.wrap(self.tls_context, sock, handshake_now)
+        except OSError as error:  # ssl.SSLError is an OSError; the socket is closed
+            self.log.debug("TLS handshake failed: %s", error)
+            return None
+
     def reject(self, conn: Connection, error: errors.HTTPError) -> None:
         """Answer a request the parser refused, then close: nothing after it is trusted."""
         self.log.debug("Invalid request from %s: %s", conn.client, error)
@@ -362,8 +385,7 @@ class Worker(abc.ABC):
         Override in a subclass: to add environ keys or wrap the body or the response.
         """
         # Before the body is read: a request with contradictory scheme headers is refused.
-        scheme = forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips,
-                                  self.cfg.secure_scheme_headers)
+        scheme = self.url_scheme(conn, request)
         response = Response(request, conn.sock.sendall, self.sendfile_for(conn),
                             self.offers_keep_alive())
         body = self.body_for(conn, request, response)
@@ -379,6 +401,13 @@ class Worker(abc.ABC):
             script_name=self.script_name,
         )
         return environ, response, body
+
+    def url_scheme(self, conn: Connection, request: Request) -> str:
+        """"https" when we speak TLS ourselves; else what a trusted proxy says."""
+        if self.tls_context is not None:
+            return "https"
+        return forwarded_scheme(request, conn.client, self.cfg.forwarded_allow_ips,
+                                self.cfg.secure_scheme_headers)
 
     def body_for(self, conn: Connection, request: Request,
                  response: Response) -> Body | SpooledBody:
@@ -399,9 +428,10 @@ class Worker(abc.ABC):
     def sendfile_for(self, conn: Connection) -> Callable | None:
         """How the response sends a file without copying it, or None to copy it.
 
-        Override in a subclass: when the socket cannot use sendfile(2) (TLS, say).
+        Not with TLS: sendfile(2) would send the file's bytes as they are on
+        disk, unencrypted. Override in a subclass: when its sockets cannot use it.
         """
-        if not self.cfg.sendfile:
+        if not self.cfg.sendfile or self.tls_context is not None:
             return None
         return lambda file, offset, count: conn.sock.sendfile(file, offset, count)
 

@@ -7,7 +7,7 @@ response.
 
 Explained in the chapter "Threads and keep-alive".
 gunicorn: gunicorn/workers/gthread.py.
-Left out: TLS and HTTP/2.
+Left out: HTTP/2.
 """
 
 import enum
@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
+from unicorn import tls
 from unicorn.http import errors
 from unicorn.http.parser import CLOSED, NEED_DATA, Request
 from unicorn.sockets import Listener
@@ -205,6 +206,10 @@ class ThreadWorker(Worker):
         except OSError as error:  # EMFILE and friends: too many open files
             self.log.error("Cannot accept a connection: %s", error)
             return
+        # TLS: the handshake is done later, in read_head's non-blocking recvs (see there).
+        sock = self.secure(sock, handshake_now=False)
+        if sock is None:
+            return
         conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
         client = Client(conn)
         self.clients.add(client)
@@ -226,14 +231,21 @@ class ThreadWorker(Worker):
                                partial(self.read_head, client))
 
     def read_head(self, client: Client) -> None:
-        """Feed the parser what arrived; a complete head sends the connection to a thread."""
+        """Feed the parser what arrived; a complete head sends the connection to a thread.
+
+        With TLS, the first recvs also do the handshake, a piece per wake-up,
+        here in the main loop rather than in a thread: a client that is slow
+        to finish its handshake then costs a buffer, as a slow head does, and
+        never holds a thread. The price is the handshake's arithmetic, about
+        a millisecond of CPU, done in the main thread.
+        """
         conn = client.conn
         try:
             data = conn.sock.recv(RECEIVE_SIZE)
-        except BlockingIOError:
-            return  # a spurious wake-up: nothing to read after all
+        except tls.WOULD_BLOCK:
+            return  # nothing to read after all, or (TLS) only part of a record or handshake
         except OSError:
-            self.close(client)  # reset by the peer
+            self.close(client)  # reset by the peer, or (TLS) a failed handshake
             return
         conn.parser.feed(data)  # b"" tells the parser the peer closed
         try:
@@ -355,6 +367,7 @@ class ThreadWorker(Worker):
         sock = client.conn.sock
         if client.phase is Phase.READING:
             self.selector.unregister(sock)
+        tls.close_notify(sock)  # first: shutdown() drops the TLS layer
         try:
             sock.setblocking(False)
             sock.shutdown(socket.SHUT_WR)

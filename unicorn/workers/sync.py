@@ -60,6 +60,10 @@ class SyncWorker(Worker):
         # (A client that trickles a byte just often enough is not; that is what
         # a buffering proxy in front, or the gthread worker, is for.)
         sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
+        # With --certfile: TLS, its handshake bounded by that timeout too.
+        sock = self.secure(sock, handshake_now=self.cfg.do_handshake_on_connect)
+        if sock is None:
+            return
         conn = Connection(sock, client, listener.sock.getsockname(), self.limits)
         read_to_end = self.serve(conn)
         if read_to_end:
