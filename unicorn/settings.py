@@ -6,7 +6,7 @@ unicorn.config.
 
 Explained in the chapter "Configuration".
 gunicorn: the Setting classes of gunicorn/config.py.
-Left out: SSL, statsd, syslog and reload-engine settings, and hooks named by dotted strings.
+Left out: SSL, syslog and reload-engine settings, and hooks named by dotted strings.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from unicorn.log import DEFAULT_ACCESS_FORMAT, LOG_LEVELS
 from unicorn.sockets import DEFAULT_BACKLOG, DEFAULT_PORT, parse_address
+from unicorn.statsd import parse_statsd_address
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,12 @@ def bind_list(value: Any) -> list[str]:
     for address in addresses:
         parse_address(address)
     return addresses
+
+
+def statsd_address(value: Any) -> str | None:
+    if value is not None:
+        parse_statsd_address(text(value))
+    return value
 
 
 def environment_list(value: Any) -> list[str]:
@@ -586,6 +593,25 @@ SETTINGS: tuple[Setting, ...] = (
             "A dictionary in the format of logging.config.dictConfig that replaces "
             "unicorn's own logging setup. Config file only."
         ),
+    ),
+    Setting(
+        name="statsd_host", flags=("--statsd-host",), section=LOGGING,
+        validate=statsd_address, default=None,
+        help=(
+            "The HOST:PORT of a statsd daemon to send metrics to over UDP: request counts, "
+            "status codes, request durations and the number of workers. "
+            "The port defaults to 8125. By default no metrics are sent."
+        ),
+        metavar="HOST:PORT",
+    ),
+    Setting(
+        name="statsd_prefix", flags=("--statsd-prefix",), section=LOGGING,
+        validate=text, default="",
+        help=(
+            "A prefix for every metric name, such as 'myapp' for 'myapp.unicorn.requests'; "
+            "the dot is added for you."
+        ),
+        metavar="PREFIX",
     ),
     Setting(
         name="proc_name", flags=("-n", "--name"), section=PROCESS_NAMING,

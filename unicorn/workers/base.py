@@ -26,7 +26,7 @@ start reading here. By function name:
 
 Explained in the chapter "The sync worker".
 gunicorn: gunicorn/workers/base.py.
-Left out: the PROXY protocol and statsd.
+Left out: the PROXY protocol.
 """
 
 import abc
@@ -49,6 +49,7 @@ from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
 from unicorn.sockets import Listener
+from unicorn.statsd import Statsd
 
 # The exceptions that mean "the client went away", not "the server broke".
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -139,6 +140,7 @@ class Worker(abc.ABC):
         # Set in the child by init_process:
         self.wakeup_r = self.wakeup_w = -1  # the pipe any signal writes to, waking run()
         self.script_name = ""  # where the app is mounted (--env SCRIPT_NAME=/app)
+        self.statsd = Statsd()  # sends nothing until init_process opens the worker's own
 
     @staticmethod
     def _request_budget(max_requests: int, jitter: int) -> int:
@@ -181,6 +183,7 @@ class Worker(abc.ABC):
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         set_process_title(f"unicorn: worker [{self.cfg.proc_name or self.cfg.app_uri}]")
         self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
+        self.statsd = Statsd(self.cfg.statsd_host, self.cfg.statsd_prefix)
         self.drop_privileges()
         if self.app is None:
             self.app = load_app(self.cfg.app_uri)
@@ -414,7 +417,7 @@ class Worker(abc.ABC):
 
     def after_request(self, request: Request, environ: dict, response: Response | None,
                       elapsed: float) -> None:
-        """Write the access log line and run the post_request hook.
+        """Write the access log line, send the request's metrics, run the post_request hook.
 
         Override in a subclass: to record more about each request.
         """
@@ -423,6 +426,7 @@ class Worker(abc.ABC):
         try:
             status = response.status or "500 Internal Server Error"
             self.log.access(environ, status, response.headers, response.sent, elapsed)
+            self.statsd.request(status, elapsed)
             self.cfg.post_request(self, request, environ, response)
         except Exception:
             self.log.exception("Exception in post_request hook or access log")
