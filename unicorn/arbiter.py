@@ -21,6 +21,7 @@ from unicorn.app import (
     APP_LOAD_ERROR,
     WORKER_BOOT_ERROR,
     AppImportError,
+    app_traceback,
     load_app,
     prepare_import_path,
 )
@@ -211,6 +212,8 @@ class Arbiter:
             self.log.error("%s", error)
             return self.halt(1)
         except AppImportError as error:  # only with preload_app: the master loads the app
+            if app_traceback(error):
+                self.log.error("%s", app_traceback(error))
             self.log.error("%s", error)
             return self.halt(APP_LOAD_ERROR)
         except Exception:
@@ -283,7 +286,9 @@ class Arbiter:
             self.log.info("graceful stop of workers")
             self.set_worker_count(0)
         else:
-            self.log.debug("SIGWINCH ignored. Not daemonized")
+            # A terminal sends WINCH to its foreground processes whenever its window is resized.
+            self.log.info("Ignoring SIGWINCH: it stops the workers only with --daemon; without "
+                          "it, WINCH comes from a terminal window being resized")
 
     def set_worker_count(self, new_count: int) -> None:
         """Change how many workers there should be; the loop then forks or stops some."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unicorn.log import DEFAULT_ACCESS_FORMAT, LOG_LEVELS
+from unicorn.migration import left_out_worker
 from unicorn.sockets import DEFAULT_BACKLOG, DEFAULT_PORT, parse_address
 from unicorn.statsd import parse_statsd_address
 
@@ -130,6 +131,8 @@ def environment_list(value: Any) -> list[str]:
 
 def worker_class_name(value: Any) -> str:
     name = text(value)
+    if left_out := left_out_worker(name):
+        raise ValueError(left_out)
     if name in ("sync", "gthread") or re.fullmatch(r"\w+(\.\w+)+", name):
         return name
     raise ValueError(f"{name!r} is not 'sync', 'gthread' or a dotted path to a worker class")
@@ -245,8 +248,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="config", flags=("-c", "--config"), section=CONFIG_FILE,
         validate=optional_text, default=None,
         help=(
-            "The Python file to read settings from. "
-            "When none is named, ./unicorn.conf.py is read if it exists. "
+            "The Python file to read settings from (./unicorn.conf.py if it exists and none is "
+            "named), given as PATH, file:PATH, or python:MODULE for a module on the import path. "
             "Its top-level names are settings; names starting with an underscore and "
             "imported names are ignored, and any other name is an error."
         ),
@@ -256,8 +259,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="bind", flags=("-b", "--bind"), section=SERVER_SOCKET,
         validate=bind_list, default=[f"127.0.0.1:{DEFAULT_PORT}"],
         help=(
-            "The addresses to listen on, each HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N. "
-            "Repeat the flag to listen on several. "
+            "An address to listen on, HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N; "
+            "repeat -b to listen on several. "
             "When the PORT environment variable is set the default becomes 0.0.0.0:$PORT, "
             "which is what platforms such as Heroku expect."
         ),
@@ -443,7 +446,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="sendfile", flags=("--no-sendfile",), section=SERVER_MECHANICS,
         validate=boolean, default=True,
         help=(
-            "Let file responses use the sendfile() system call; --no-sendfile turns it off. "
+            "With --no-sendfile (sendfile = False in a config file), file responses are copied "
+            "through unicorn instead of sent by the sendfile() system call. "
             "The SENDFILE environment variable (yes, true, 1 or y) sets the default."
         ),
         action="store_false",

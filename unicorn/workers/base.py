@@ -39,7 +39,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
+from unicorn.app import (
+    APP_LOAD_ERROR,
+    WORKER_BOOT_ERROR,
+    AppImportError,
+    app_traceback,
+    load_app,
+)
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body
@@ -165,7 +171,9 @@ class Worker(abc.ABC):
                 return 0
             return exit_.code if isinstance(exit_.code, int) else 1
         except AppImportError as error:
-            self.log.error("%s", error)
+            if app_traceback(error):
+                self.log.error("%s", app_traceback(error))
+            self.log.error("%s", error)  # the summary last, where the eye lands
             return APP_LOAD_ERROR
         except Exception:
             self.log.exception("Exception in worker process")
