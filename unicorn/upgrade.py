@@ -100,10 +100,12 @@ def promote_if_old_master_gone(old_master_pid: int, pidfile: Pidfile | None,
     """
     if not old_master_pid or os.getppid() == old_master_pid:
         return old_master_pid
-    log.info("Old master %s is gone; this master takes over", old_master_pid)
+    # Rename first, then say so: whoever reads the log line and then the pidfile
+    # (a script, a test, the book's example) must find the new pid there.
     if pidfile is not None:
         try:
             pidfile.rename(pidfile_path)
         except PidfileError as error:
             log.warning("Keeping pidfile %s: %s", pidfile.path, error)
+    log.info("Old master %s is gone; this master takes over", old_master_pid)
     return 0
