@@ -76,7 +76,7 @@ class Server:
                 self._changed.wait(min(left, 0.2))
 
     def address(self, timeout: float = 10) -> tuple[str, int]:
-        match = self.wait_for_line(r"Listening at: http://(\S+):(\d+)", timeout)
+        match = self.wait_for_line(r"Listening at: https?://(\S+):(\d+)", timeout)
         return match.group(1), int(match.group(2))
 
     def ready(self, workers: int = 1, timeout: float = 15) -> "Server":

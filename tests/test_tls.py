@@ -80,6 +80,7 @@ def test_https_request_is_served_with_the_https_scheme(start_server, certs, work
     assert status == 200
     assert environ["wsgi.url_scheme"] == "https"
     assert environ["body"] == "sealed"
+    assert f"Listening at: https://127.0.0.1:{server.port}" in server.output  # what to type
 
 
 def test_tls_is_version_1_2_or_later(start_server, certs):

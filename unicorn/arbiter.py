@@ -129,8 +129,10 @@ class Arbiter:
         # Before binding: a worker class that cannot load (gevent not installed) stops us first.
         self.worker_class = self.load_worker_class(self.cfg)
         self.listeners = self.open_listeners()
+        scheme = "https://" if tls.enabled(self.cfg) else "http://"  # what a client must type
         for listener in self.listeners:
-            self.log.info("Listening at: %s (%s)", listener, self.pid)
+            shown = str(listener).replace("http://", scheme)
+            self.log.info("Listening at: %s (%s)", shown, self.pid)
             self.log.explain(
                 f"Opened listening socket {listener} in the master; every worker forked later "
                 "inherits it and accepts from it.",

@@ -116,7 +116,7 @@ class Response:
         Every rule that can turn keep-alive off, in one list:
 
         1. the worker does not offer it (the sync worker never does; gthread
-           not with ``keepalive = 0``, nor once it is stopping);
+           and gevent not with ``keepalive = 0``, nor once they are stopping);
         2. the client asked to close (``Connection: close``, or HTTP/1.0
            without ``Connection: keep-alive``; read in framing.py);
         3. the app sent ``Connection: close``;

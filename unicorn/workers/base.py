@@ -23,7 +23,8 @@ start reading here. By function name:
 9. drain: ``Body.drain`` reads what the app left of the request's body.
 10. close or keep alive: ``Response.keep_alive`` and ``Worker.offers_keep_alive``
     decide; sync closes (``Connection.close``/``close_gently``), gthread
-    ``hand_back``s the connection to its main loop to wait for the next.
+    ``hand_back``s the connection to its main loop to wait for the next, and
+    gevent's ``serve`` loops in the same green thread.
 
 Explained in the chapter "The sync worker".
 gunicorn: gunicorn/workers/base.py.
