@@ -328,7 +328,7 @@ class ThreadWorker(Worker):
             self.accept_paused_until = 0.0  # a thread is free: accept again (see accept)
             if keep_alive and self.alive:  # the worker may have begun to stop meanwhile
                 self.wait_for_request(client, keep_alive=True)
-            elif client.conn.parser.between_requests:
+            elif client.conn.fully_read():
                 # Every byte of the request was read, so close() cannot make
                 # the kernel send RST over our response: close at once, as the
                 # sync worker does, and spare a turn of the loop per client.
@@ -403,9 +403,13 @@ class ThreadWorker(Worker):
 
     def close(self, client: Client) -> None:
         """Forget a connection and close its socket, at once."""
-        try:
-            self.selector.unregister(client.conn.sock)
-        except (KeyError, ValueError):
-            pass  # it was not registered (a thread had it), or the socket is closed
+        # A connection back from a thread is not in the selector. Not asking
+        # is for speed: unregister() would raise a KeyError whose message
+        # holds the socket's repr, which costs more than the rest of close().
+        if client.phase is not Phase.SERVING:
+            try:
+                self.selector.unregister(client.conn.sock)
+            except (KeyError, ValueError):
+                pass  # the socket is closed already
         self.clients.discard(client)
         client.conn.close()
