@@ -1,7 +1,7 @@
 """Tasks for developers: `nox` runs the tests and the linter; `nox -s docs` builds the book;
 `nox -s labs` proves the labs; `nox -s bench` runs the benchmarks.
 
-Arguments after `--` go to pytest (tests) or to both benchmark scripts (bench),
+Arguments after `--` go to pytest (tests) or to bench/compare.py (bench),
 for example `nox -s bench -- --quick`.
 """
 
@@ -50,14 +50,13 @@ def labs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Compare unicorn with gunicorn 27.0.1: the parser, then the threaded worker under wrk."""
-    session.install(".[bench]", "h11")
-    session.run("python", "bench/parser_bench.py", *session.posargs)
+    """Compare unicorn with gunicorn 27.0.1 (bench/README.md): every scenario, one table,
+    results.json and results.png in bench/results/ (or `-- --out DIR`); `-- --quick` for a
+    smoke run."""
+    session.install(".[bench]")
     if shutil.which("wrk") is None and not install_wrk(session):
-        session.warn("Skipping bench/gthread_bench.py: it needs wrk. "
-                     "Install it with `apt-get install -y wrk` (as root) and run again.")
-        return
-    session.run("python", "bench/gthread_bench.py", *session.posargs)
+        session.error("bench/compare.py needs wrk: `apt-get install -y wrk` (as root).")
+    session.run("python", "bench/compare.py", *session.posargs)
 
 
 def install_wrk(session: nox.Session) -> bool:
