@@ -210,6 +210,10 @@ class ThreadWorker(Worker):
         client = Client(conn)
         self.clients.add(client)
         self.wait_for_request(client, keep_alive=False)
+        # For speed: a client connects to send a request, and by the time we
+        # accept, its head has usually arrived. Reading now saves a turn of
+        # the loop per connection; if nothing is there, read_head just returns.
+        self.read_head(client)
         if self.claimed_threads() >= self.cfg.threads:
             # Every thread may be busy: give a sibling with free threads the
             # next connection. Keep-alive connections stay where they land, so
