@@ -3,7 +3,7 @@
 unicorn under locust; `nox -s parity` compares unicorn's answers to the request corpus
 with gunicorn's.
 
-Arguments after `--` go to pytest (tests), to both benchmark scripts (bench),
+Arguments after `--` go to pytest (tests), to bench/compare.py (bench),
 or to the load run (load), for example `nox -s bench -- --quick` or
 `nox -s load -- --users 20 --run-time 10s`.
 """
@@ -61,14 +61,13 @@ def labs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Compare unicorn with gunicorn 27.0.1: the parser, then the threaded worker under wrk."""
-    session.install(".[bench]", "h11")
-    session.run("python", "bench/parser_bench.py", *session.posargs)
+    """Compare unicorn with gunicorn 27.0.1 (bench/README.md): every scenario, one table,
+    results.json and results.png in bench/results/ (or `-- --out DIR`); `-- --quick` for a
+    smoke run."""
+    session.install(".[bench]")
     if shutil.which("wrk") is None and not install_wrk(session):
-        session.warn("Skipping bench/gthread_bench.py: it needs wrk. "
-                     "Install it with `apt-get install -y wrk` (as root) and run again.")
-        return
-    session.run("python", "bench/gthread_bench.py", *session.posargs)
+        session.error("bench/compare.py needs wrk: `apt-get install -y wrk` (as root).")
+    session.run("python", "bench/compare.py", *session.posargs)
 
 
 @nox.session

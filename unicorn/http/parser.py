@@ -62,6 +62,14 @@ FORBIDDEN_TRAILERS = frozenset(
 )
 
 
+# Field names already checked, as sent, each mapped to what check_name returned.
+# For speed: clients repeat the same few dozen names, and one dict lookup costs
+# less than the regex match and upper() of check_name; it was the parser's
+# largest cost (bench/README.md). The cap stops a client sending made-up names
+# from growing it without end; past it, names are simply checked every time.
+CHECKED_NAMES: dict[str, str] = {}
+MAX_CHECKED_NAMES = 1000
+
 # The largest limits unicorn allows; a setting of 0 asks for these.
 MAX_REQUEST_LINE = 8190
 MAX_FIELDS = 32768
@@ -480,14 +488,27 @@ def parse_fields(lines: list[str]) -> list[tuple[str, str]]:
     fields = []
     for line in lines:
         name, colon, value = line.partition(":")
-        if not colon or not TOKEN_RE.fullmatch(name):
+        if not colon:
             raise invalid_field(line)
-        # A name with "_" would become the same environ key as one with "-"
-        # (HTTP_X_USER); dropping it stops a client from impersonating a
-        # header that a proxy in front of us set.
-        if "_" not in name:
-            fields.append((name.upper(), value.strip(" \t")))
+        upper = CHECKED_NAMES.get(name)
+        if upper is None:
+            upper = check_name(name, line)
+        if upper:  # "" for a name that is dropped
+            fields.append((upper, value.strip(" \t")))
     return fields
+
+
+def check_name(name: str, line: str) -> str:
+    """Check a field name; return it upper-cased, or "" if it is to be dropped."""
+    if not TOKEN_RE.fullmatch(name):
+        raise invalid_field(line)
+    # A name with "_" would become the same environ key as one with "-"
+    # (HTTP_X_USER); dropping it stops a client from impersonating a
+    # header that a proxy in front of us set.
+    upper = "" if "_" in name else name.upper()
+    if len(CHECKED_NAMES) < MAX_CHECKED_NAMES:
+        CHECKED_NAMES[name] = upper
+    return upper
 
 
 def invalid_field(line: str) -> errors.HTTPError:

@@ -54,7 +54,7 @@ from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body, SpooledBody
 from unicorn.http.environ import build_environ, forwarded_scheme
-from unicorn.http.parser import CLOSED, NEED_DATA, Limits, Request, RequestParser
+from unicorn.http.parser import CLOSED, NEED_DATA, EndOfMessage, Limits, Request, RequestParser
 from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
@@ -94,6 +94,22 @@ class Connection:
                 return None
             else:
                 return event
+
+    def fully_read(self) -> bool:
+        """Has the client's request been read to its end, with nothing after it?
+
+        Asks only the parser, never the socket. A request without a body
+        still has its EndOfMessage to collect when the app is done (the
+        worker reads it only to keep the connection alive), so collect it
+        here: then a ``Connection: close`` GET is closed at once, not gently.
+        """
+        if self.parser.between_requests:
+            return True
+        try:
+            event = self.parser.next_event()
+        except errors.HTTPError:
+            return False
+        return isinstance(event, EndOfMessage) and self.parser.between_requests
 
     def close(self) -> None:
         tls.close_notify(self.sock)

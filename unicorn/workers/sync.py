@@ -89,4 +89,4 @@ class SyncWorker(Worker):
         if request is None:
             return True
         self.handle_request(conn, request)  # never kept alive: keeps_connections is False
-        return conn.parser.between_requests
+        return conn.fully_read()
