@@ -6,9 +6,9 @@ ports of its own; `adapt` insists that every string it replaces is really there,
 file edited later cannot silently stop being tested.
 """
 
-import configparser
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -108,13 +108,35 @@ def get(port: int, path: str, host: str = "example.com", headers: str = "",
         return b"".join(chunks)
 
 
-def read_unit(path: Path) -> configparser.ConfigParser:
-    """A unit file as sections of settings (a repeated setting keeps its last value)."""
-    unit = configparser.ConfigParser(strict=False, interpolation=None,
-                                     comment_prefixes=("#", ";"))
-    unit.optionxform = str  # systemd's names are case-sensitive: keep ExecStart as it is
-    unit.read_string(path.read_text().replace("\\\n", " "))
-    return unit
+def read_unit(path: Path) -> dict[str, dict[str, str]]:
+    """A unit file as {section: {setting: value}}; a repeated setting keeps its last value.
+
+    systemd joins a line ending in a backslash to the next, and reads '#' and ';' as
+    comments only at the start of a line; so does this.
+    """
+    return {section: {key: values[-1] for key, values in settings.items()}
+            for section, settings in _unit_settings(path).items()}
+
+
+def unit_environment(path: Path) -> dict[str, str]:
+    """Every Environment="NAME=value" line of the [Service] section, as a dict."""
+    pairs = (word.partition("=") for value in _unit_settings(path)["Service"].get("Environment", [])
+             for word in shlex.split(value))
+    return {name: value for name, _, value in pairs}
+
+
+def _unit_settings(path: Path) -> dict[str, dict[str, list[str]]]:
+    sections: dict[str, dict[str, list[str]]] = {}
+    for line in path.read_text().replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key.strip(), []).append(" ".join(value.split()))
+    return sections
 
 
 def verify(*units: Path) -> subprocess.CompletedProcess:
