@@ -5,6 +5,7 @@ so this build is where the book and the code are held together: rename a functio
 shows, or change what a command prints so that a chapter's example fails, and this test fails.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -77,6 +78,31 @@ def chapter_titles() -> set[str]:
     return titles
 
 
+def test_every_module_docstring_names_chapters_that_exist() -> None:
+    titles = chapter_titles()
+    for source in (ROOT / "unicorn").rglob("*.py"):
+        if "labs" in source.relative_to(ROOT).parts:
+            continue
+        docstring = ast.get_docstring(ast.parse(source.read_text())) or ""
+        cited = re.search(r"Explained in the chapters? (.*?)\.\s*$", docstring, re.M)
+        assert cited, f"{source.relative_to(ROOT)} does not say which chapter explains it"
+        for title in re.findall(r'"([^"]+)"', cited.group(1)):
+            assert title in titles, f"{source.relative_to(ROOT)} cites a chapter {title!r} the book lacks"
+
+
+def test_explain_names_chapters_that_exist() -> None:
+    """--explain ends each line with the chapter to read; each must be a real chapter."""
+    titles = chapter_titles()
+    for source in (ROOT / "unicorn").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "explain" and len(node.args) == 2
+                    and isinstance(node.args[1], ast.Constant)):
+                assert node.args[1].value in titles, (
+                    f"{source.relative_to(ROOT)}:{node.lineno} names a chapter "
+                    f"{node.args[1].value!r} the book lacks")
+
+
 def test_every_lab_points_to_a_section_of_its_chapter() -> None:
     """A lab's failure messages send the student to a section; that heading must exist."""
     for lab in sorted((ROOT / "labs").glob("[0-9][0-9]-*/lab.toml")):
@@ -93,3 +119,19 @@ def test_every_lab_is_named_in_its_chapter() -> None:
     for lab in sorted((ROOT / "labs").glob("[0-9][0-9]-*/")):
         chapter = BOOK / f"{lab.name}.md"
         assert f"labs/{lab.name}" in chapter.read_text(), f"{chapter.name} never names its lab"
+
+
+def prose_words(page: Path) -> int:
+    """Words outside code blocks and directives: what a reader reads as text."""
+    text = re.sub(r"(?s)```.*?```", "", page.read_text())
+    return len(text.split())
+
+
+def test_every_chapter_is_real_prose_around_unicorns_own_code() -> None:
+    chapters = sorted(BOOK.glob("[0-9][0-9]-*.md"))
+    assert [page.name[:2] for page in chapters] == [f"{n:02}" for n in range(1, 18)]
+    for page in chapters:
+        assert prose_words(page) >= 1200, f"{page.name} has only {prose_words(page)} words"
+        assert "```{literalinclude} ../unicorn/" in page.read_text(), (
+            f"{page.name} shows none of unicorn's code")
+        assert "```{run}" in page.read_text(), f"{page.name} runs nothing the reader can see"
