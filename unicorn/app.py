@@ -1,8 +1,9 @@
 """Find the WSGI application that APP_MODULE names, such as ``hello:app`` or ``hello:make(2)``.
 
 The module is imported, the attribute path followed, and a factory call with
-literal arguments made. Every failure becomes one AppImportError line; the
-original exception stays as __cause__.
+literal arguments made. Every failure becomes one AppImportError line; an
+exception the app's own code raised stays as __cause__, and app_traceback
+shows it.
 
 Explained in the chapter "WSGI".
 gunicorn: import_app in gunicorn/util.py, and gunicorn/app/wsgiapp.py.
@@ -16,6 +17,7 @@ import importlib
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -100,7 +102,8 @@ def import_module(module_name: str, uri: str) -> Any:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name is not None and is_module_or_parent(error.name, module_name):
-            raise AppImportError(not_found_message(error.name, module_name, uri)) from error
+            # The one line says it all: no traceback of importlib looking for it.
+            raise AppImportError(not_found_message(error.name, module_name, uri)) from None
         raise AppImportError(raised_message(error, module_name, uri)) from error
     except Exception as error:
         raise AppImportError(raised_message(error, module_name, uri)) from error
@@ -150,6 +153,27 @@ def call_factory(factory: Any, arguments: Arguments, uri: str) -> Any:
         detail = " ".join(str(error).split())
         raise AppImportError(f"The factory in app {uri!r} raised "
                              f"{type(error).__name__}: {detail}") from error
+
+
+def app_traceback(error: AppImportError) -> str:
+    """The traceback of what the application's code raised, or "" if nothing did.
+
+    It goes into the error log above the one-line summary: the summary names the
+    exception, the traceback the file and line to fix. Frames of importlib and of
+    this module are left out; they are the same for every app and hide the one that matters.
+    """
+    cause = error.__cause__
+    if cause is None:
+        return ""
+    report = traceback.TracebackException.from_exception(cause)
+    report.stack = traceback.StackSummary.from_list(
+        [frame for frame in report.stack if not is_loader_frame(frame.filename)])
+    return "".join(report.format()).rstrip("\n")
+
+
+def is_loader_frame(filename: str) -> bool:
+    """Is this frame part of loading the app (importlib, this module), not of the app?"""
+    return filename in (__file__, importlib.__file__) or filename.startswith("<frozen importlib")
 
 
 def prepare_import_path(chdir: str, pythonpath: str | None) -> None:

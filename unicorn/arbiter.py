@@ -7,7 +7,7 @@ which returns what the arbiter keeps.
 
 Explained in the chapters "The pre-fork model", "Signals" and "Heartbeats and timeouts".
 gunicorn: gunicorn/arbiter.py.
-Left out: statsd and the control socket.
+Left out: the control socket.
 """
 
 import os
@@ -21,6 +21,7 @@ from unicorn.app import (
     APP_LOAD_ERROR,
     WORKER_BOOT_ERROR,
     AppImportError,
+    app_traceback,
     load_app,
     prepare_import_path,
 )
@@ -35,6 +36,7 @@ from unicorn.sockets import (
     inherited_listeners,
     parse_address,
 )
+from unicorn.statsd import Statsd
 from unicorn.workers import load_worker_class
 from unicorn.workers.base import Worker
 
@@ -93,6 +95,8 @@ class Arbiter:
         if cfg.daemon and not self.old_master_pid:
             daemonize()
         self.log = make_logger(cfg)
+        self.statsd = self.open_statsd(cfg)
+        self.reported_workers: int | None = None  # the worker count statsd last heard
         self.pid = os.getpid()
         self.listeners: list[Listener] = []
         self.bound: dict[str, Listener] = {}  # bind address -> Listener, reused by HUP
@@ -209,6 +213,8 @@ class Arbiter:
             self.log.error("%s", error)
             return self.halt(1)
         except AppImportError as error:  # only with preload_app: the master loads the app
+            if app_traceback(error):
+                self.log.error("%s", app_traceback(error))
             self.log.error("%s", error)
             return self.halt(APP_LOAD_ERROR)
         except Exception:
@@ -281,7 +287,9 @@ class Arbiter:
             self.log.info("graceful stop of workers")
             self.set_worker_count(0)
         else:
-            self.log.debug("SIGWINCH ignored. Not daemonized")
+            # A terminal sends WINCH to its foreground processes whenever its window is resized.
+            self.log.info("Ignoring SIGWINCH: it stops the workers only with --daemon; without "
+                          "it, WINCH comes from a terminal window being resized")
 
     def set_worker_count(self, new_count: int) -> None:
         """Change how many workers there should be; the loop then forks or stops some."""
@@ -299,12 +307,22 @@ class Arbiter:
     # -- keeping the right workers ---------------------------------------
 
     def manage_workers(self) -> None:
-        """Fork missing workers; stop the oldest extras."""
+        """Fork missing workers; stop the oldest extras; tell statsd when the count changed."""
         while len(self.workers) < self.num_workers:
             self.spawn_worker()
         by_age = sorted(self.workers.values(), key=lambda worker: worker.age)
         for worker in by_age[: max(len(by_age) - self.num_workers, 0)]:
             self.retire(worker)
+        if len(self.workers) != self.reported_workers:
+            self.reported_workers = len(self.workers)
+            self.statsd.workers(self.reported_workers)
+
+    def open_statsd(self, cfg: Config) -> Statsd:
+        statsd = Statsd(cfg.statsd_host, cfg.statsd_prefix)
+        if cfg.statsd_host and statsd.sock is None:
+            self.log.warning("Cannot resolve statsd host %s: no metrics will be sent",
+                             cfg.statsd_host)
+        return statsd
 
     def retire(self, worker: Worker) -> None:
         """Ask a worker to finish what it is doing and exit (TERM)."""
@@ -496,6 +514,8 @@ class Arbiter:
             if id(listener) not in kept:
                 listener.close(unlink=listener.owns_socket_file)
         self.cfg, self.log, self.worker_class, self.app = cfg, log, worker_class, app
+        self.statsd.close()
+        self.statsd, self.reported_workers = self.open_statsd(cfg), None
         self.bound, self.listeners = listeners, list(listeners.values())
         os.environ.clear()
         os.environ.update(self.launch_environ)

@@ -14,8 +14,15 @@ import sys
 from collections.abc import Sequence
 
 from unicorn import tls
-from unicorn.app import AppImportError, load_app, prepare_import_path, put_first_on_path
+from unicorn.app import (
+    AppImportError,
+    app_traceback,
+    load_app,
+    prepare_import_path,
+    put_first_on_path,
+)
 from unicorn.config import Config, ConfigError, build_parser, format_config
+from unicorn.migration import gunicorn_leftovers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = Config.load(args, os.environ)
     except ConfigError as error:
         return fail(str(error))
+    for warning in gunicorn_leftovers(os.environ, config_read=cfg.config is not None):
+        print(f"Warning: {warning}", file=sys.stderr)
     if cfg.print_config:
         print(format_config(cfg))
         return 0
@@ -54,6 +63,8 @@ def check_app(app_uri: str) -> int:
     try:
         load_app(app_uri)
     except AppImportError as error:
+        if app_traceback(error):
+            print(app_traceback(error), file=sys.stderr)
         return fail(str(error))
     return 0
 

@@ -5,7 +5,7 @@ environment variables) < config file < UNICORN_CMD_ARGS < command line.
 
 Explained in the chapter "Configuration".
 gunicorn: gunicorn/app/base.py and the loading half of gunicorn/config.py.
-Left out: paste files and ``python:module`` config locations.
+Left out: paste files.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import importlib.util
 import os
 import shlex
 import traceback
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from unicorn import __version__
+from unicorn.migration import left_out_option
 from unicorn.settings import ENVIRONMENT_DEFAULTS, SETTINGS, SETTINGS_BY_NAME, Setting
 
 DEFAULT_CONFIG_FILE = "unicorn.conf.py"  # read from the current directory when it exists
@@ -71,12 +73,13 @@ class Config:
             if variable in environ:
                 source = f"from environment variable {variable}"
                 cfg.update({name: to_raw(environ[variable])}, source)
-        if config_file is not None:
-            cfg.update(read_config_file(config_file), f"in config file {config_file}")
+        path = config_path(config_file) if config_file is not None else None
+        if path is not None:
+            cfg.update(read_config_file(path), f"in config file {config_file}")
         cfg.update(from_environment, "in UNICORN_CMD_ARGS")
         cfg.update(command_line)
         # config names the file actually read, absolute so it survives chdir.
-        cfg.config = os.path.abspath(config_file) if config_file else None
+        cfg.config = os.path.abspath(path) if path else None
         return cfg
 
     @property
@@ -93,9 +96,15 @@ class Config:
 
 
 def unknown_setting_message(name: str, source: str) -> str:
+    """A near miss is a typo; anything else in a config file is a helper that needs a '_'."""
     message = f"Unknown setting {name!r}" + (f" {source}" if source else "")
     guesses = difflib.get_close_matches(name.lower(), SETTINGS_BY_NAME, n=1, cutoff=0.75)
-    return message + (f"; did you mean {guesses[0]!r}?" if guesses else "")
+    if guesses:
+        return message + f"; did you mean {guesses[0]!r}?"
+    if source:
+        return message + ("; a name of your own is allowed if it starts with an underscore, "
+                          f"such as '_{name}'")
+    return message
 
 
 # -- The command line: argparse built from the table.
@@ -115,8 +124,10 @@ def build_parser() -> ArgumentParser:
         prog="unicorn", usage="%(prog)s [OPTIONS] [APP_MODULE]", allow_abbrev=False,
         argument_default=argparse.SUPPRESS,
         description="A readable pre-fork WSGI server, in the style of gunicorn.",
-        epilog="Server hooks and logconfig_dict can only be set in a config file. "
-               "UNICORN_CMD_ARGS is read as extra options that the command line overrides.")
+        epilog="Settings are read from ./unicorn.conf.py (or -c), then UNICORN_CMD_ARGS, then "
+               "the command line, each overriding the one before. The PORT and WEB_CONCURRENCY "
+               "environment variables change the defaults of --bind (0.0.0.0:$PORT) and "
+               "--workers. Server hooks and logconfig_dict can only be set in a config file.")
     parser.add_argument("-v", "--version", action="version", version=f"unicorn {__version__}")
     parser.add_argument("app_uri", nargs="?", metavar="APP_MODULE",
                         help="the WSGI application as MODULE:VARIABLE or MODULE:FACTORY(ARGS)")
@@ -138,8 +149,15 @@ def flag_help(setting: Setting) -> str:
     """The first sentence of the help and the default; argparse %-formats help, hence %%."""
     summary = setting.help.split(". ")[0].rstrip(".") + "."
     if setting.action in ("store", "append") and setting.default not in (None, []):
-        summary += f" Default: {setting.default!r}."
+        summary += f" Default: {shown_value(setting.default)}."
     return summary.replace("%", "%%")
+
+
+def shown_value(value: Any) -> str:
+    """A default as the user would type it: each item of a list, not the list's brackets."""
+    if isinstance(value, list):
+        return ", ".join(map(repr, value))
+    return repr(value)
 
 
 def split_command_args(value: str) -> list[str]:
@@ -163,12 +181,35 @@ def unknown_argument_message(argument: str) -> str:
     if not argument.startswith("-"):
         return f"Unexpected argument {argument!r}: only one APP_MODULE may be given"
     flag = argument.split("=", 1)[0]
+    left_out = left_out_option(flag)
+    if left_out:
+        return left_out
     flags = [known for setting in SETTINGS for known in setting.flags]
     guesses = difflib.get_close_matches(flag, flags, n=1, cutoff=0.75)
     return f"Unknown option {flag!r}" + (f"; did you mean {guesses[0]!r}?" if guesses else "")
 
 
 # -- The config file: plain Python whose top-level names are settings.
+
+def config_path(location: str) -> str:
+    """The file that -c names, in gunicorn's three spellings: PATH, file:PATH, python:MODULE.
+
+    A module is looked up on the import path, and its file then read like any config
+    file rather than imported: an import would be cached in sys.modules, and a reload
+    (HUP) would find the old settings there instead of reading the file again.
+    """
+    if not location.startswith("python:"):
+        return location.removeprefix("file:")
+    name = location.removeprefix("python:")
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # a parent package missing, or an empty name
+        spec = None
+    if spec is None or not spec.has_location or not str(spec.origin).endswith(".py"):
+        raise ConfigError(f"Invalid value for config: there is no module {name!r} with a .py "
+                          "file on the import path")
+    return spec.origin
+
 
 def read_config_file(path: str) -> dict[str, Any]:
     """Execute the file and return the settings it defines.
@@ -217,7 +258,10 @@ def describe(error: Exception, path: str) -> str:
 
 
 def format_config(cfg: Config) -> str:
-    """``name = value`` per setting in table order; hooks by their function's name."""
+    """``name = value`` per setting in table order; hooks by their function's name.
+
+    The output is a config file: lists stay lists, valid Python that -c reads back.
+    """
     lines = []
     for setting in SETTINGS:
         value = getattr(cfg, setting.name)

@@ -6,8 +6,8 @@ unicorn.config.
 
 Explained in the chapter "Configuration".
 gunicorn: the Setting classes of gunicorn/config.py.
-Left out: statsd, syslog and reload-engine settings, the ssl_context hook and
---ssl-version, and hooks named by dotted strings.
+Left out: syslog and reload-engine settings, the ssl_context hook and --ssl-version,
+and hooks named by dotted strings.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from unicorn.log import DEFAULT_ACCESS_FORMAT, LOG_LEVELS
+from unicorn.migration import left_out_worker
 from unicorn.sockets import DEFAULT_BACKLOG, DEFAULT_PORT, parse_address
+from unicorn.statsd import parse_statsd_address
 from unicorn.workers import WORKER_CLASSES
 
 
@@ -114,6 +116,12 @@ def bind_list(value: Any) -> list[str]:
     return addresses
 
 
+def statsd_address(value: Any) -> str | None:
+    if value is not None:
+        parse_statsd_address(text(value))
+    return value
+
+
 def environment_list(value: Any) -> list[str]:
     entries = text_list(value)
     for entry in entries:
@@ -125,6 +133,8 @@ def environment_list(value: Any) -> list[str]:
 
 def worker_class_name(value: Any) -> str:
     name = text(value)
+    if left_out := left_out_worker(name):
+        raise ValueError(left_out)
     if name in WORKER_CLASSES or re.fullmatch(r"\w+(\.\w+)+", name):
         return name
     raise ValueError(f"{name!r} is not 'sync', 'gthread', 'gevent' or a dotted path "
@@ -269,8 +279,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="config", flags=("-c", "--config"), section=CONFIG_FILE,
         validate=optional_text, default=None,
         help=(
-            "The Python file to read settings from. "
-            "When none is named, ./unicorn.conf.py is read if it exists. "
+            "The Python file to read settings from (./unicorn.conf.py if it exists and none is "
+            "named), given as PATH, file:PATH, or python:MODULE for a module on the import path. "
             "Its top-level names are settings; names starting with an underscore and "
             "imported names are ignored, and any other name is an error."
         ),
@@ -280,8 +290,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="bind", flags=("-b", "--bind"), section=SERVER_SOCKET,
         validate=bind_list, default=[f"127.0.0.1:{DEFAULT_PORT}"],
         help=(
-            "The addresses to listen on, each HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N. "
-            "Repeat the flag to listen on several. "
+            "An address to listen on, HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N; "
+            "repeat -b to listen on several. "
             "When the PORT environment variable is set the default becomes 0.0.0.0:$PORT, "
             "which is what platforms such as Heroku expect."
         ),
@@ -537,7 +547,8 @@ SETTINGS: tuple[Setting, ...] = (
         name="sendfile", flags=("--no-sendfile",), section=SERVER_MECHANICS,
         validate=boolean, default=True,
         help=(
-            "Let file responses use the sendfile() system call; --no-sendfile turns it off. "
+            "With --no-sendfile (sendfile = False in a config file), file responses are copied "
+            "through unicorn instead of sent by the sendfile() system call. "
             "The SENDFILE environment variable (yes, true, 1 or y) sets the default."
         ),
         action="store_false",
@@ -699,6 +710,25 @@ SETTINGS: tuple[Setting, ...] = (
             "A dictionary in the format of logging.config.dictConfig that replaces "
             "unicorn's own logging setup. Config file only."
         ),
+    ),
+    Setting(
+        name="statsd_host", flags=("--statsd-host",), section=LOGGING,
+        validate=statsd_address, default=None,
+        help=(
+            "The HOST:PORT of a statsd daemon to send metrics to over UDP: request counts, "
+            "status codes, request durations and the number of workers. "
+            "The port defaults to 8125. By default no metrics are sent."
+        ),
+        metavar="HOST:PORT",
+    ),
+    Setting(
+        name="statsd_prefix", flags=("--statsd-prefix",), section=LOGGING,
+        validate=text, default="",
+        help=(
+            "A prefix for every metric name, such as 'myapp' for 'myapp.unicorn.requests'; "
+            "the dot is added for you."
+        ),
+        metavar="PREFIX",
     ),
     Setting(
         name="proc_name", flags=("-n", "--name"), section=PROCESS_NAMING,

@@ -27,7 +27,7 @@ start reading here. By function name:
 
 Explained in the chapter "The sync worker".
 gunicorn: gunicorn/workers/base.py.
-Left out: the PROXY protocol and statsd.
+Left out: the PROXY protocol.
 """
 
 import abc
@@ -42,7 +42,13 @@ import time
 from collections.abc import Callable
 
 from unicorn import tls
-from unicorn.app import APP_LOAD_ERROR, WORKER_BOOT_ERROR, AppImportError, load_app
+from unicorn.app import (
+    APP_LOAD_ERROR,
+    WORKER_BOOT_ERROR,
+    AppImportError,
+    app_traceback,
+    load_app,
+)
 from unicorn.heartbeat import Heartbeat
 from unicorn.http import errors
 from unicorn.http.body import Body, SpooledBody
@@ -52,6 +58,7 @@ from unicorn.http.response import Response, error_response, run_app
 from unicorn.process import set_process_title
 from unicorn.reloader import Reloader
 from unicorn.sockets import Listener
+from unicorn.statsd import Statsd
 
 # The exceptions that mean "the client went away", not "the server broke".
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -145,6 +152,7 @@ class Worker(abc.ABC):
         self.wakeup_r = self.wakeup_w = -1  # the pipe any signal writes to, waking run()
         self.script_name = ""  # where the app is mounted (--env SCRIPT_NAME=/app)
         self.tls_context: ssl.SSLContext | None = None  # with --certfile (see secure)
+        self.statsd = Statsd()  # sends nothing until init_process opens the worker's own
 
     @staticmethod
     def _request_budget(max_requests: int, jitter: int) -> int:
@@ -169,7 +177,9 @@ class Worker(abc.ABC):
                 return 0
             return exit_.code if isinstance(exit_.code, int) else 1
         except AppImportError as error:
-            self.log.error("%s", error)
+            if app_traceback(error):
+                self.log.error("%s", app_traceback(error))
+            self.log.error("%s", error)  # the summary last, where the eye lands
             return APP_LOAD_ERROR
         except Exception:
             self.log.exception("Exception in worker process")
@@ -190,6 +200,7 @@ class Worker(abc.ABC):
         if tls.enabled(self.cfg):
             # Before drop_privileges: a private key is usually readable by root only.
             self.tls_context = tls.make_context(self.cfg)
+        self.statsd = Statsd(self.cfg.statsd_host, self.cfg.statsd_prefix)
         self.drop_privileges()
         if self.app is None:
             self.app = load_app(self.cfg.app_uri)
@@ -468,7 +479,7 @@ class Worker(abc.ABC):
 
     def after_request(self, request: Request, environ: dict, response: Response | None,
                       elapsed: float) -> None:
-        """Write the access log line and run the post_request hook.
+        """Write the access log line, send the request's metrics, run the post_request hook.
 
         Override in a subclass: to record more about each request.
         """
@@ -477,6 +488,7 @@ class Worker(abc.ABC):
         try:
             status = response.status or "500 Internal Server Error"
             self.log.access(environ, status, response.headers, response.sent, elapsed)
+            self.statsd.request(status, elapsed)
             self.cfg.post_request(self, request, environ, response)
         except Exception:
             self.log.exception("Exception in post_request hook or access log")
