@@ -15,7 +15,7 @@ apt-get) are not replayed; each test says which. The notes are:
 - the Flask tutorial note: app.py, --workers, --bind, --chdir;
 - the Flask-and-TLS note: the same, a unix socket, and --certifile (sic);
 - the digest of gunicorn's documentation: -c in three forms, -b, -w, -k, -n, Django
-  with --env, --check-config, -h, a config file, the *_CMD_ARGS variable,
+  with --env, --check-config, -h, a config file, the *_CMD_ARGS variable, statsd,
   --forwarded-allow-ips, and the signals.
 """
 
@@ -355,6 +355,14 @@ def test_docs_note_help_config_file_and_check_config(tmp_path):
                      cwd=TUTORIAL)
     assert setting(config, "workers") == str(os.cpu_count() * 2 + 1)
     assert f"127.0.0.1:{port}" in setting(config, "bind")
+    # "Commonly Used Arguments": -c takes the same file as file:PATH, or a module as python:MODULE.
+    by_path = unicorn("-c", f"file:{tmp_path / 'unicorn.conf.py'}", "--print-config", "app:app",
+                      cwd=TUTORIAL)
+    assert f"127.0.0.1:{port}" in setting(by_path, "bind")
+    (tmp_path / "site_settings.py").write_text(CONFIG_FILE.format(port=port + 1))
+    by_module = unicorn("-c", "python:site_settings", "--print-config", "app:app", cwd=TUTORIAL,
+                        env={"PYTHONPATH": f"{tmp_path}:{ROOT}"})
+    assert f"127.0.0.1:{port + 1}" in setting(by_module, "bind")
     # "Configuration Overview": `gunicorn --check-config APP_MODULE` loads the app, then exits.
     assert unicorn("--check-config", "app:app", cwd=TUTORIAL).returncode == 0
     assert unicorn("--check-config", "app:nothing_here", cwd=TUTORIAL).returncode != 0
@@ -436,3 +444,20 @@ def test_docs_note_forwarded_allow_ips_and_signals(start_server):
                20, "HUP: three new workers")
     server.signal(signal.SIGTERM)
     assert server.wait(20) == 0
+
+
+def test_docs_note_statsd(start_server):
+    # "Instrumentation": `gunicorn --statsd-host=localhost:8125 --statsd-prefix=service.app`,
+    # with a UDP socket of the test's own standing in for the statsd server.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as statsd:
+        statsd.bind(("127.0.0.1", 0))
+        statsd.settimeout(10)
+        port = free_port()
+        serve(start_server, f"--statsd-host=localhost:{statsd.getsockname()[1]}",
+              "--statsd-prefix=service.app", f"--bind=127.0.0.1:{port}", "app:app", cwd=TUTORIAL)
+        wait_until(lambda: _succeeds(lambda: get(port, "/", "localhost")), 15, "no answer")
+        lines = []
+        while not any(b"request" in line for line in lines):  # bounded by the socket timeout
+            lines += statsd.recv(65536).splitlines()
+        assert all(line.startswith(b"service.app.") for line in lines), lines
+        assert all(line.rpartition(b"|")[2] in (b"c", b"ms", b"g") for line in lines), lines
