@@ -177,7 +177,10 @@ def lowercase_method(r: Reading) -> bool:
 
 
 def other_http_version(r: Reading) -> bool:
-    return re.fullmatch(rb"HTTP/[02-9]\.[0-9]", r.version) is not None
+    """Another major version, or HTTP/1.2-1.9 without Host: h11 asks Host of 1.1 alone."""
+    if re.fullmatch(rb"HTTP/[02-9]\.[0-9]", r.version):
+        return True
+    return re.fullmatch(rb"HTTP/1\.[2-9]", r.version) is not None and not r.values(b"HOST")
 
 
 def repeated_singleton(r: Reading) -> bool:
@@ -377,6 +380,7 @@ def test_unicorn_and_h11_agree(raw):
     (b"GET / HTTP/1.1\nHost: a\n\n", "bare-lf"),
     (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", "lowercase-method"),
     (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "other-http-version"),
+    (b"GET / HTTP/1.2\r\n\r\n", "other-http-version"),  # found by hypothesis: no Host
     (b"GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\n\r\n",
      "repeated-singleton"),
     (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", "target-form"),
