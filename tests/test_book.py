@@ -135,3 +135,10 @@ def test_every_chapter_is_real_prose_around_unicorns_own_code() -> None:
         assert "```{literalinclude} ../unicorn/" in page.read_text(), (
             f"{page.name} shows none of unicorn's code")
         assert "```{run}" in page.read_text(), f"{page.name} runs nothing the reader can see"
+
+
+def test_every_chapters_challenges_start_from_its_lab() -> None:
+    for lab in sorted((ROOT / "labs").glob("[0-9][0-9]-*/")):
+        chapter = (BOOK / f"{lab.name}.md").read_text()
+        challenges = chapter[chapter.index("## Challenges"):]
+        assert f"labs/{lab.name}/" in challenges, f"{lab.name}.md: its challenges never name its lab"

@@ -186,6 +186,12 @@ def test_log_config_says_what_unicorn_supports(tmp_path):
     (["-k", "uvicorn.workers.UvicornWorker"], "Error: Invalid value for worker_class: "
      "'uvicorn.workers.UvicornWorker' is an ASGI worker, which unicorn leaves out; unicorn "
      "serves WSGI only: run an ASGI app with an ASGI server such as uvicorn"),
+    (["-k", "gevent_pywsgi"], "Error: Invalid value for worker_class: 'gevent_pywsgi' is a "
+     "gunicorn worker built on gevent's own WSGI server, which unicorn leaves out; use -k "
+     "gevent, unicorn's green-thread worker"),
+    (["--ssl-version", "2"], "Error: --ssl-version is gunicorn's option for choosing one TLS "
+     "version (ignored by gunicorn since 21.0), which unicorn leaves out; unicorn always allows "
+     "TLS 1.2 and later; narrow it with --ciphers"),
 ])
 def test_gunicorn_features_left_out_say_what_to_use(tmp_path, args, line):
     assert error_line(run(*args, "app:app", cwd=tmp_path)) == line

@@ -350,8 +350,11 @@ def test_int_exits_at_once_with_a_request_in_flight(start_server):
 
 
 def test_a_burst_of_keep_alive_clients_is_spread_over_the_workers(start_server):
-    server = start_server("-k", "gthread", "--threads", "2", "-w", "2",
+    server = start_server("-k", "gthread", "--threads", "2", "-w", "2", "--explain",
                           app="server_apps:pid").ready(workers=2)
+    # Both workers must be in their loops before the burst: on a loaded machine one may
+    # still be booting, and then the other rightly serves everyone.
+    server.wait_for_line("booted and is waiting", count=2)
     clients = [Client(server.port) for _ in range(8)]
     try:
         served_by = [int(client.get("/").body) for client in clients]

@@ -127,7 +127,8 @@ def build_parser() -> ArgumentParser:
         epilog="Settings are read from ./unicorn.conf.py (or -c), then UNICORN_CMD_ARGS, then "
                "the command line, each overriding the one before. The PORT and WEB_CONCURRENCY "
                "environment variables change the defaults of --bind (0.0.0.0:$PORT) and "
-               "--workers. Server hooks and logconfig_dict can only be set in a config file.")
+               "--workers. Server hooks, logconfig_dict and secure_scheme_headers can only be set "
+               "in a config file.")
     parser.add_argument("-v", "--version", action="version", version=f"unicorn {__version__}")
     parser.add_argument("app_uri", nargs="?", metavar="APP_MODULE",
                         help="the WSGI application as MODULE:VARIABLE or MODULE:FACTORY(ARGS)")

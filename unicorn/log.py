@@ -6,7 +6,8 @@ event in one line that names the book chapter explaining it.
 
 Explained in the chapter "Logging".
 gunicorn: gunicorn/glogging.py.
-Left out: syslog, statsd, and logconfig files (ini or JSON); only logconfig_dict is supported.
+Left out: syslog, and logconfig files (ini or JSON); only logconfig_dict is supported.
+statsd metrics are sent by unicorn.statsd, beside the access log.
 """
 
 import base64

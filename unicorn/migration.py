@@ -56,6 +56,10 @@ LEFT_OUT_OPTIONS: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "run long jobs in a task queue or a service of their own"),
     (("--control-socket", "--control-socket-mode", "--no-control-socket"), "the control socket",
      "send signals to the master (kill -TTIN, -HUP, ...)"),
+    (("--ssl-version",), "choosing one TLS version (ignored by gunicorn since 21.0)",
+     "unicorn always allows TLS 1.2 and later; narrow it with --ciphers"),
+    (("--suppress-ragged-eofs",), "tolerating clients that close without TLS's close_notify",
+     "unicorn already treats such a close as the end of the connection"),
 )
 
 # gunicorn's worker classes that unicorn leaves out: (names, what they are, what to use instead).
@@ -63,6 +67,8 @@ LEFT_OUT_WORKERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("eventlet",), "the eventlet worker of older gunicorns",
      "use -k gevent for green threads, or -k gthread"),
     (("tornado",), "gunicorn's Tornado worker", "use -k gthread, or run Tornado's own server"),
+    (("gevent_wsgi", "gevent_pywsgi"), "a gunicorn worker built on gevent's own WSGI server",
+     "use -k gevent, unicorn's green-thread worker"),
     (("asgi", "uvicorn.", "uvicorn_worker."), "an ASGI worker",
      "unicorn serves WSGI only: run an ASGI app with an ASGI server such as uvicorn"),
 )
