@@ -60,6 +60,7 @@ class Client:
     phase: Phase = Phase.READING
     since: float = 0.0  # time.monotonic() of accept, of the return from a thread, or of the close
     keep_alive: bool = False  # True once a response was sent and the connection kept
+    watched: bool = False  # is the socket registered in the selector?
 
 
 class ThreadWorker(Worker):
@@ -212,13 +213,16 @@ class ThreadWorker(Worker):
         if sock is None:
             return
         conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
-        client = Client(conn)
+        client = Client(conn, since=time.monotonic())
         self.clients.add(client)
-        self.wait_for_request(client, keep_alive=False)
+        sock.setblocking(False)
         # For speed: a client connects to send a request, and by the time we
-        # accept, its head has usually arrived. Reading now saves a turn of
-        # the loop per connection; if nothing is there, read_head just returns.
-        self.read_head(client)
+        # accept, its head has usually arrived. Reading it now, before the
+        # socket enters the selector, sends it to a thread without a turn of
+        # the loop and without registering and unregistering it; only a head
+        # that is not complete yet makes the connection wait in the selector.
+        if self.read_head(client):
+            self.watch(client, self.read_head)
         if self.claimed_threads() >= self.cfg.threads:
             # Every thread may be busy: give a sibling with free threads the
             # next connection. Keep-alive connections stay where they land, so
@@ -250,11 +254,23 @@ class ThreadWorker(Worker):
         """Park a connection in the selector until a whole request head is in."""
         client.phase, client.since, client.keep_alive = Phase.READING, time.monotonic(), keep_alive
         client.conn.sock.setblocking(False)
-        self.selector.register(client.conn.sock, selectors.EVENT_READ,
-                               partial(self.read_head, client))
+        self.watch(client, self.read_head)
 
-    def read_head(self, client: Client) -> None:
+    def watch(self, client: Client, callback) -> None:
+        """Register the socket: the main loop calls ``callback(client)`` when it is readable."""
+        self.selector.register(client.conn.sock, selectors.EVENT_READ, partial(callback, client))
+        client.watched = True
+
+    def unwatch(self, client: Client) -> None:
+        if client.watched:
+            self.selector.unregister(client.conn.sock)
+            client.watched = False
+
+    def read_head(self, client: Client) -> bool:
         """Feed the parser what arrived; a complete head sends the connection to a thread.
+
+        Returns True while the connection waits for more of its head (accept
+        uses the answer; as a selector callback it is ignored).
 
         With TLS, the first recvs also do the handshake, a piece per wake-up,
         here in the main loop rather than in a thread: a client that is slow
@@ -266,10 +282,10 @@ class ThreadWorker(Worker):
         try:
             data = conn.sock.recv(RECEIVE_SIZE)
         except tls.WOULD_BLOCK:
-            return  # nothing to read after all, or (TLS) only part of a record or handshake
+            return True  # nothing to read after all, or (TLS) only part of a record or handshake
         except OSError:
             self.close(client)  # reset by the peer, or (TLS) a failed handshake
-            return
+            return False
         conn.parser.feed(data)  # b"" tells the parser the peer closed
         try:
             event = conn.parser.next_event()
@@ -279,13 +295,16 @@ class ThreadWorker(Worker):
             # if it does not, reject() gives up rather than wait.
             self.reject(conn, error)
             self.close_gently(client)
-            return
+            return False
+        if event is NEED_DATA:
+            return True
         if event is CLOSED:
             self.close(client)
-        elif event is not NEED_DATA:
-            self.selector.unregister(conn.sock)
+        else:
+            self.unwatch(client)
             client.phase = Phase.SERVING
             self.pool.submit(self.serve, client, event)
+        return False
 
     # -- answering, in a pool thread ---------------------------------------------
 
@@ -395,8 +414,7 @@ class ThreadWorker(Worker):
         sends until its FIN, or LINGER seconds. The waiting costs no thread.
         """
         sock = client.conn.sock
-        if client.phase is Phase.READING:
-            self.selector.unregister(sock)
+        self.unwatch(client)
         tls.close_notify(sock)  # first: shutdown() drops the TLS layer
         try:
             sock.setblocking(False)
@@ -405,8 +423,7 @@ class ThreadWorker(Worker):
             self.close(client)  # the client is gone already
             return
         client.phase, client.since = Phase.CLOSING, time.monotonic()
-        self.selector.register(sock, selectors.EVENT_READ,
-                               partial(self.discard_until_closed, client))
+        self.watch(client, self.discard_until_closed)
 
     def discard_until_closed(self, client: Client) -> None:
         try:
@@ -420,13 +437,9 @@ class ThreadWorker(Worker):
 
     def close(self, client: Client) -> None:
         """Forget a connection and close its socket, at once."""
-        # A connection back from a thread is not in the selector. Not asking
-        # is for speed: unregister() would raise a KeyError whose message
-        # holds the socket's repr, which costs more than the rest of close().
-        if client.phase is not Phase.SERVING:
-            try:
-                self.selector.unregister(client.conn.sock)
-            except (KeyError, ValueError):
-                pass  # the socket is closed already
+        # unwatch() asks the flag, never the selector, for speed: unregister()
+        # of a socket it does not hold raises a KeyError whose message holds
+        # the socket's repr, which costs more than the rest of close().
+        self.unwatch(client)
         self.clients.discard(client)
         client.conn.close()
