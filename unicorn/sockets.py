@@ -157,6 +157,10 @@ class Listener:
         self.origin = origin
         # Read back rather than taken from --bind: port 0 becomes the port the kernel chose.
         self.address = address_of(sock)
+        # What every accepted Connection records as its server address (for
+        # SERVER_NAME and SERVER_PORT): read once here, for speed, rather
+        # than with a getsockname() system call per accept.
+        self.name = sock.getsockname()
 
     def __str__(self) -> str:
         if self.address.kind == "tcp":

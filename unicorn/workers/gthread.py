@@ -30,6 +30,8 @@ from unicorn.workers.base import Connection, Worker
 
 # The longest the main loop sleeps: the heart beats at least this often.
 TICK = 1.0
+# The longest time between two heartbeats while the loop is busy (see run_once).
+BEAT_INTERVAL = 0.1
 # How long a closing connection may take to send us its FIN (see close_gently).
 LINGER = 2.0
 # The longest a worker with no free thread waits before accepting again (see accept);
@@ -60,6 +62,8 @@ class Client:
     phase: Phase = Phase.READING
     since: float = 0.0  # time.monotonic() of accept, of the return from a thread, or of the close
     keep_alive: bool = False  # True once a response was sent and the connection kept
+    watched: bool = False  # is the socket registered in the selector?
+    closes: bool = False  # its request asked to close the connection after the response
 
 
 class ThreadWorker(Worker):
@@ -97,6 +101,7 @@ class ThreadWorker(Worker):
         self.clients: set[Client] = set()  # every open connection, whoever holds it
         self.accepting = False  # are the listeners in the selector?
         self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
+        self.next_beat = 0.0  # time.monotonic() from which run_once beats the heart again
 
     def count_request(self) -> None:
         with self.count_lock:
@@ -128,8 +133,14 @@ class ThreadWorker(Worker):
 
     def run_once(self, until: float = math.inf) -> None:
         """One turn: beat, close what expired, sleep until an event or deadline, act."""
-        self.heartbeat.beat()  # tell the arbiter this worker is alive
         now = time.monotonic()
+        if now >= self.next_beat:
+            # Not every turn, for speed: with Connection: close clients the
+            # loop turns once per connection, and a beat is a system call that
+            # lets the pool threads take the GIL; in a profile it cost as much
+            # as the accept. The arbiter needs one beat per timeout.
+            self.heartbeat.beat()  # tell the arbiter this worker is alive
+            self.next_beat = now + BEAT_INTERVAL
         paused = now < self.accept_paused_until
         self.set_accepting(self.alive and not paused
                            and len(self.clients) < self.cfg.worker_connections)
@@ -211,21 +222,29 @@ class ThreadWorker(Worker):
         sock = self.secure(sock, handshake_now=False)
         if sock is None:
             return
-        conn = Connection(sock, address, listener.sock.getsockname(), self.limits)
-        client = Client(conn)
+        conn = Connection(sock, address, listener.name, self.limits)
+        client = Client(conn, since=time.monotonic())
         self.clients.add(client)
-        self.wait_for_request(client, keep_alive=False)
+        sock.setblocking(False)
         # For speed: a client connects to send a request, and by the time we
-        # accept, its head has usually arrived. Reading now saves a turn of
-        # the loop per connection; if nothing is there, read_head just returns.
-        self.read_head(client)
-        if self.claimed_threads() >= self.cfg.threads:
+        # accept, its head has usually arrived. Reading it now, before the
+        # socket enters the selector, sends it to a thread without a turn of
+        # the loop and without registering and unregistering it; only a head
+        # that is not complete yet makes the connection wait in the selector.
+        if self.read_head(client):
+            self.watch(client, self.read_head)
+        if self.claimed_threads() >= self.cfg.threads and not client.closes:
             # Every thread may be busy: give a sibling with free threads the
             # next connection. Keep-alive connections stay where they land, so
             # a burst collected by whichever worker woke first would otherwise
             # be served by that worker alone for as long as it lasts. The pause
             # ends early when a thread comes back (take_back_returned): it only
             # leaves to others what we could not start on anyway.
+            # Not after a request that asked to close, for speed: its client,
+            # and likely the next ones, leave after one request, so nothing
+            # stays pinned here. Pausing cost such connections two epoll_ctl
+            # calls and a wake-up from a thread each: without it the worker
+            # switches context a sixth as often, and serves about 1.1x.
             self.accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
     def claimed_threads(self) -> int:
@@ -250,11 +269,23 @@ class ThreadWorker(Worker):
         """Park a connection in the selector until a whole request head is in."""
         client.phase, client.since, client.keep_alive = Phase.READING, time.monotonic(), keep_alive
         client.conn.sock.setblocking(False)
-        self.selector.register(client.conn.sock, selectors.EVENT_READ,
-                               partial(self.read_head, client))
+        self.watch(client, self.read_head)
 
-    def read_head(self, client: Client) -> None:
+    def watch(self, client: Client, callback) -> None:
+        """Register the socket: the main loop calls ``callback(client)`` when it is readable."""
+        self.selector.register(client.conn.sock, selectors.EVENT_READ, partial(callback, client))
+        client.watched = True
+
+    def unwatch(self, client: Client) -> None:
+        if client.watched:
+            self.selector.unregister(client.conn.sock)
+            client.watched = False
+
+    def read_head(self, client: Client) -> bool:
         """Feed the parser what arrived; a complete head sends the connection to a thread.
+
+        Returns True while the connection waits for more of its head (accept
+        uses the answer; as a selector callback it is ignored).
 
         With TLS, the first recvs also do the handshake, a piece per wake-up,
         here in the main loop rather than in a thread: a client that is slow
@@ -266,10 +297,10 @@ class ThreadWorker(Worker):
         try:
             data = conn.sock.recv(RECEIVE_SIZE)
         except tls.WOULD_BLOCK:
-            return  # nothing to read after all, or (TLS) only part of a record or handshake
+            return True  # nothing to read after all, or (TLS) only part of a record or handshake
         except OSError:
             self.close(client)  # reset by the peer, or (TLS) a failed handshake
-            return
+            return False
         conn.parser.feed(data)  # b"" tells the parser the peer closed
         try:
             event = conn.parser.next_event()
@@ -279,13 +310,16 @@ class ThreadWorker(Worker):
             # if it does not, reject() gives up rather than wait.
             self.reject(conn, error)
             self.close_gently(client)
-            return
+            return False
+        if event is NEED_DATA:
+            return True
         if event is CLOSED:
             self.close(client)
-        elif event is not NEED_DATA:
-            self.selector.unregister(conn.sock)
-            client.phase = Phase.SERVING
+        else:
+            self.unwatch(client)
+            client.phase, client.closes = Phase.SERVING, not event.keep_alive
             self.pool.submit(self.serve, client, event)
+        return False
 
     # -- answering, in a pool thread ---------------------------------------------
 
@@ -324,8 +358,26 @@ class ThreadWorker(Worker):
         return event if isinstance(event, Request) else None
 
     def hand_back(self, client: Client, keep_alive: bool) -> None:
-        """Give the connection back to the main thread, and wake its select()."""
-        self.returned.put((client, keep_alive))
+        """Give the connection back to the main thread, and wake its select() if need be.
+
+        For speed, a connection with nothing left to do is closed here, in
+        this thread: not kept alive, and every byte of its request read
+        (``Connection.fully_read``), so close() cannot make the kernel send
+        RST over the response, and no gentle close is needed. The main loop
+        then has only to forget it, and that can wait for its next turn: with
+        ``Connection: close`` clients, the next accept comes soon anyway.
+        Writing to the pipe for each of them cost a system call, a wake-up
+        and a turn of the loop per connection. The loop is woken only when it
+        waits for a thread: while it does not accept (a pause, see accept; the
+        worker_connections cap; a stop), or when the connection must go back
+        to the selector.
+        """
+        closed = not keep_alive and client.conn.fully_read()
+        if closed:
+            client.conn.close()
+        self.returned.put((client, keep_alive, closed))
+        if closed and self.accepting and time.monotonic() >= self.accept_paused_until:
+            return  # the main loop's next turn forgets it (take_back_returned)
         try:
             os.write(self.wakeup_w, b"\0")
         except BlockingIOError:
@@ -335,14 +387,17 @@ class ThreadWorker(Worker):
 
     def take_back_returned(self) -> None:
         """Keep-alive connections wait for their next request; the rest are closed,
-        gently when the client may still be sending."""
+        gently when the client may still be sending, or only forgotten when
+        their thread closed them (see hand_back)."""
         while True:
             try:
-                client, keep_alive = self.returned.get_nowait()
+                client, keep_alive, closed = self.returned.get_nowait()
             except queue.Empty:
                 return
             self.accept_paused_until = 0.0  # a thread is free: accept again (see accept)
-            if keep_alive and self.alive:  # the worker may have begun to stop meanwhile
+            if closed:
+                self.clients.discard(client)
+            elif keep_alive and self.alive:  # the worker may have begun to stop meanwhile
                 self.wait_for_request(client, keep_alive=True)
             elif client.conn.fully_read():
                 # Every byte of the request was read, so close() cannot make
@@ -395,8 +450,7 @@ class ThreadWorker(Worker):
         sends until its FIN, or LINGER seconds. The waiting costs no thread.
         """
         sock = client.conn.sock
-        if client.phase is Phase.READING:
-            self.selector.unregister(sock)
+        self.unwatch(client)
         tls.close_notify(sock)  # first: shutdown() drops the TLS layer
         try:
             sock.setblocking(False)
@@ -405,8 +459,7 @@ class ThreadWorker(Worker):
             self.close(client)  # the client is gone already
             return
         client.phase, client.since = Phase.CLOSING, time.monotonic()
-        self.selector.register(sock, selectors.EVENT_READ,
-                               partial(self.discard_until_closed, client))
+        self.watch(client, self.discard_until_closed)
 
     def discard_until_closed(self, client: Client) -> None:
         try:
@@ -420,13 +473,9 @@ class ThreadWorker(Worker):
 
     def close(self, client: Client) -> None:
         """Forget a connection and close its socket, at once."""
-        # A connection back from a thread is not in the selector. Not asking
-        # is for speed: unregister() would raise a KeyError whose message
-        # holds the socket's repr, which costs more than the rest of close().
-        if client.phase is not Phase.SERVING:
-            try:
-                self.selector.unregister(client.conn.sock)
-            except (KeyError, ValueError):
-                pass  # the socket is closed already
+        # unwatch() asks the flag, never the selector, for speed: unregister()
+        # of a socket it does not hold raises a KeyError whose message holds
+        # the socket's repr, which costs more than the rest of close().
+        self.unwatch(client)
         self.clients.discard(client)
         client.conn.close()

@@ -64,7 +64,7 @@ class SyncWorker(Worker):
         sock = self.secure(sock, handshake_now=self.cfg.do_handshake_on_connect)
         if sock is None:
             return
-        conn = Connection(sock, client, listener.sock.getsockname(), self.limits)
+        conn = Connection(sock, client, listener.name, self.limits)
         read_to_end = self.serve(conn)
         if read_to_end:
             conn.close()  # nothing unread, so close() cannot make the kernel send RST
