@@ -3,8 +3,8 @@
 The shape of unicorn's gthread worker, cut down: the main thread waits in a selector on the
 listener, on every connection waiting for a request head, and on a wake-up pipe; a pool of
 threads runs the app once a whole head is in, then gives the connection back. The helpers
-(split_head, parse_head, respond, app) are the starter's given code, copied: the starter is the
-student's to change.
+(split_head, parse_head, respond) are the starter's given code, copied: the starter is the
+student's to change. The app is the reference's, imported: the tests serve the same one to all.
 """
 
 import argparse
@@ -14,11 +14,11 @@ import selectors
 import socket
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from urllib.parse import parse_qs
+
+from unicorn.labs.reference.lab09.server import app
 
 MAX_HEAD = 65536
 
@@ -195,40 +195,6 @@ def respond(request: Request, keep_alive: bool) -> bytes:
                                               in answer["headers"]),
              f"Connection: {'keep-alive' if keep_alive else 'close'}"]
     return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
-
-
-def app(environ, start_response):
-    """GET /?x says "hello x". GET /together?dir=D&n=K&wait=S waits, up to S seconds, until K
-    requests are inside this route at once (each marks itself with a file in D), then says
-    "together"; if they never are, it says "alone". Slow on purpose, with no sleep to time it."""
-    query = parse_qs(environ["QUERY_STRING"])
-    if environ["PATH_INFO"] == "/together":
-        body = together(query["dir"][0], int(query["n"][0]), float(query["wait"][0]))
-    else:
-        body = f"hello {environ['QUERY_STRING']}\n"
-    data = body.encode()
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
-def together(directory: str, count: int, wait: float) -> str:
-    """A barrier made of files: "inside-*" for each request in here, "released" once `count`
-    of them were inside at the same time."""
-    mine = os.path.join(directory, f"inside-{uuid.uuid4().hex}")
-    released = os.path.join(directory, "released")
-    open(mine, "w").close()
-    try:
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            inside = [name for name in os.listdir(directory) if name.startswith("inside-")]
-            if len(inside) >= count:
-                open(released, "w").close()
-            if os.path.exists(released):
-                return "together\n"
-            time.sleep(0.01)
-        return "alone\n"
-    finally:
-        os.unlink(mine)
 
 
 def main(argv: list[str], server_class: type[Server] = Server) -> None:
