@@ -173,7 +173,7 @@ def parse_content_length(values: list[str]) -> int:
 def client_keep_alive(version: str, values: list[str]) -> bool:
     """Does the client want the connection kept? Connection is a comma-separated
     list of tokens (RFC 9110 §7.6.1); HTTP/1.1 keeps by default (RFC 9112 §9.3)."""
-    options = set(list_members(values))
+    options = list_members(values)
     if version == "HTTP/1.1":
         return "close" not in options
     return "keep-alive" in options and "close" not in options
