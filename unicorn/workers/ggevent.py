@@ -121,7 +121,8 @@ class GeventWorker(Worker):
             sock.settimeout(self.cfg.timeout or None)  # a silent client is let go
             sock = self.secure(sock, handshake_now=self.cfg.do_handshake_on_connect)
             if sock is not None:
-                conn = Connection(sock, client, listener.name, self.limits)
+                conn = Connection(sock, client, listener.name, self.limits,
+                                  self.cfg.timeout or None)
                 self.pool.spawn(self.serve, conn)
 
     def serve(self, conn: Connection) -> None:

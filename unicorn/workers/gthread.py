@@ -18,7 +18,6 @@ import selectors
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -96,7 +95,8 @@ class ThreadWorker(Worker):
         # The main loop's state. The selector and the pool hold fds and
         # threads, so they are made in the child, by run(); never before fork.
         self.selector: selectors.BaseSelector | None = None
-        self.pool: ThreadPoolExecutor | None = None
+        self.pool: list[threading.Thread] = []  # cfg.threads threads, each running pool_thread
+        self.work: queue.SimpleQueue = queue.SimpleQueue()  # (Client, Request) for the pool
         self.returned: queue.SimpleQueue = queue.SimpleQueue()  # (Client, keep_alive) from threads
         self.clients: set[Client] = set()  # every open connection, whoever holds it
         self.accepting = False  # are the listeners in the selector?
@@ -112,7 +112,7 @@ class ThreadWorker(Worker):
     def run(self) -> None:
         """Serve until told to stop, let requests in flight finish, then clean up."""
         self.selector = selectors.DefaultSelector()
-        self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="unicorn-thread")
+        self.start_pool()
         self.log.explain(
             f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
             f"every connection; {self.cfg.threads} thread(s) run the app, and a connection "
@@ -176,8 +176,39 @@ class ThreadWorker(Worker):
                 self.close(client)
         if busy:
             self.log.warning("Exiting with %d request(s) still running", len(busy))
-        self.pool.shutdown(wait=not busy, cancel_futures=True)
+        self.stop_pool(wait=not busy)
         self.selector.close()
+
+    # -- the pool ------------------------------------------------------------
+
+    def start_pool(self) -> None:
+        """Start ``cfg.threads`` threads that take work from one queue.
+
+        A pool is no more than this: a queue, and threads that loop over it.
+        concurrent.futures.ThreadPoolExecutor would do the same job, but
+        each submit() also makes a Future that nobody here reads, takes a
+        lock and checks whether to start a thread: in a profile with
+        ``Connection: close`` clients, a new connection per request, that
+        was a cost paid for every request.
+        """
+        for number in range(self.cfg.threads):
+            thread = threading.Thread(target=self.pool_thread, name=f"unicorn-thread-{number}",
+                                      daemon=True)  # a thread stuck in the app cannot keep us alive
+            thread.start()
+            self.pool.append(thread)
+
+    def pool_thread(self) -> None:
+        """One thread of the pool: serve connections until the queue says stop (None)."""
+        while (work := self.work.get()) is not None:
+            self.serve(*work)
+
+    def stop_pool(self, wait: bool) -> None:
+        """Tell every thread to stop once the work before it is done; wait if asked to."""
+        for _ in self.pool:
+            self.work.put(None)
+        if wait:
+            for thread in self.pool:
+                thread.join()
 
     # -- accepting ------------------------------------------------------------
 
@@ -222,7 +253,7 @@ class ThreadWorker(Worker):
         sock = self.secure(sock, handshake_now=False)
         if sock is None:
             return
-        conn = Connection(sock, address, listener.name, self.limits)
+        conn = Connection(sock, address, listener.name, self.limits, self.cfg.timeout or None)
         client = Client(conn, since=time.monotonic())
         self.clients.add(client)
         sock.setblocking(False)
@@ -268,7 +299,8 @@ class ThreadWorker(Worker):
     def wait_for_request(self, client: Client, keep_alive: bool) -> None:
         """Park a connection in the selector until a whole request head is in."""
         client.phase, client.since, client.keep_alive = Phase.READING, time.monotonic(), keep_alive
-        client.conn.sock.setblocking(False)
+        if self.tls_context is not None:
+            client.conn.sock.setblocking(False)  # serve() made it block
         self.watch(client, self.read_head)
 
     def watch(self, client: Client, callback) -> None:
@@ -318,7 +350,7 @@ class ThreadWorker(Worker):
         else:
             self.unwatch(client)
             client.phase, client.closes = Phase.SERVING, not event.keep_alive
-            self.pool.submit(self.serve, client, event)
+            self.work.put((client, event))  # the first free pool thread takes it
         return False
 
     # -- answering, in a pool thread ---------------------------------------------
@@ -333,7 +365,12 @@ class ThreadWorker(Worker):
         conn = client.conn
         keep_alive = False
         try:
-            conn.sock.settimeout(self.cfg.timeout or None)  # blocking, with a limit
+            if self.tls_context is not None:
+                # A TLS socket blocks here, with the timeout as its limit: a
+                # non-blocking one may want to read in the middle of a write,
+                # which Connection.wait does not follow. A plain one stays
+                # non-blocking, and Connection waits at most cfg.timeout.
+                conn.sock.settimeout(self.cfg.timeout or None)
             while request is not None:
                 keep_alive = self.handle_request(conn, request)
                 request = self.buffered_request(conn) if keep_alive else None

@@ -59,12 +59,18 @@ class SyncWorker(Worker):
         # goes silent is dropped before the arbiter takes the worker for stuck.
         # (A client that trickles a byte just often enough is not; that is what
         # a buffering proxy in front, or the gthread worker, is for.)
-        sock.settimeout(self.select_timeout() if self.cfg.timeout > 0 else None)
-        # With --certfile: TLS, its handshake bounded by that timeout too.
+        timeout = self.select_timeout() if self.cfg.timeout > 0 else None
+        if self.tls_context is None:
+            sock.setblocking(False)  # Connection waits, when it must (see there)
+        else:
+            # TLS: the socket blocks, its handshake bounded by the timeout too; a
+            # non-blocking one may want to read in the middle of a write, which
+            # Connection.wait does not follow.
+            sock.settimeout(timeout)
         sock = self.secure(sock, handshake_now=self.cfg.do_handshake_on_connect)
         if sock is None:
             return
-        conn = Connection(sock, client, listener.name, self.limits)
+        conn = Connection(sock, client, listener.name, self.limits, timeout)
         read_to_end = self.serve(conn)
         if read_to_end:
             conn.close()  # nothing unread, so close() cannot make the kernel send RST
