@@ -4,7 +4,9 @@ Starts both servers with the same settings on the same app, loads them with
 wrk in interleaved rounds, times their startup, weighs their workers and
 times the parsers; then prints one table of medians and unicorn's advantage,
 checks the targets, and writes results.json, results.md and results.png.
-Run: python bench/compare.py [--quick] [--rounds N] [--duration S] [--out DIR]
+With --record it also writes bench/recorded.json, the run that bench/README.md
+and the book report.
+Run: python bench/compare.py [--quick] [--rounds N] [--duration S] [--out DIR] [--record]
 """
 
 import argparse
@@ -28,6 +30,7 @@ from servers import BENCH_DIR, Server
 from wrk import Round, require_wrk, run_wrk, write_post_script
 
 NAMES = ["unicorn", "gunicorn"]  # the anchor is always second in a pair
+RECORDED = BENCH_DIR / "recorded.json"  # committed: the book draws its plot from it
 
 
 def start_pair(setup: Setup, directory: Path) -> dict[str, Server]:
@@ -162,6 +165,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                            help="where results.json, .md and .png go (default bench/results)")
     arguments.add_argument("--quick", action="store_true",
                            help="1 round of 1 s, no warm-up, a short parser run: a smoke run")
+    arguments.add_argument("--record", action="store_true",
+                           help=f"also write {RECORDED.relative_to(BENCH_DIR.parent)}, "
+                                "the run bench/README.md and the book report")
     options = arguments.parse_args(argv)
     options.warmup, options.parser_repeats = 1, 9  # wrk takes whole seconds
     if options.quick:
@@ -197,9 +203,13 @@ def main(argv: list[str] | None = None) -> None:
     report.write_json(options.out / "results.json", about, rows, verdicts)
     (options.out / "results.md").write_text(
         f"{text}\n\nTargets:\n\n{report.targets_text(verdicts)}\n")
-    report.draw_plot(options.out / "results.png",
-                     f"unicorn vs gunicorn {GUNICORN_VERSION}, {about['date']}", rows)
+    report.draw_plot(options.out / "results.png", report.plot_title(about), rows)
     print(f"\nwrote {options.out}/results.json, results.md and results.png")
+    if options.record:
+        # The README's table must be this one: tests/test_bench_record.py compares them.
+        report.write_json(RECORDED, about, rows, verdicts)
+        print(f"wrote {RECORDED}; put this table in bench/README.md, "
+              f"under \"## Results on this machine\":\n\n{text}")
 
 
 if __name__ == "__main__":

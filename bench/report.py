@@ -3,13 +3,15 @@
 Every row compares unicorn with an anchor (gunicorn 27.0.1, or h11 for one
 parser row) measured in the same run. The ratio is always written so that
 above 1 means unicorn is better: more requests per second, or less time or
-memory.
+memory. read_json reads a run's JSON back, so the run that bench/README.md
+reports (bench/recorded.json) redraws its table and plot, in the book too,
+without measuring again.
 """
 
 import json
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 
@@ -131,6 +133,29 @@ def write_json(path: Path, about: dict, rows: dict[str, Measurement],
                for row in rows.values()]
     path.write_text(json.dumps({**about, "measurements": figures, "targets": verdicts},
                                indent=2) + "\n")
+
+
+def read_json(path: Path) -> tuple[dict, dict[str, Measurement]]:
+    """A file that write_json wrote, read back: what the run was about, and its rows.
+
+    The rows come back in the order they were measured, so table() and draw_plot()
+    redraw a recorded run (bench/recorded.json) exactly, without running anything.
+    The ratios and the targets in the file are not read: they are recomputed from the
+    samples, so they cannot disagree with them.
+    """
+    recorded = json.loads(path.read_text())
+    names = {item.name for item in fields(Measurement)}
+    rows = {}
+    for figures in recorded.pop("measurements"):
+        row = Measurement(**{name: value for name, value in figures.items() if name in names})
+        rows[row.key] = row
+    recorded.pop("targets", None)
+    return recorded, rows
+
+
+def plot_title(about: dict) -> str:
+    """The plot's title: what was compared, and when."""
+    return f"unicorn vs gunicorn {about['gunicorn']}, {about['date']}"
 
 
 def draw_plot(path: Path, title: str, rows: dict[str, Measurement]) -> None:
