@@ -7,6 +7,7 @@ never waits is still caught by the arbiter's heartbeat check.
 
 import http.client
 import signal
+import socket
 import threading
 import time
 
@@ -56,6 +57,17 @@ def test_a_connection_is_kept_alive(start_server):
         response.read()
         assert connection.sock is sock, "the same connection carried every request"
     connection.close()
+
+
+def test_half_a_head_is_answered_408_after_timeout(start_server):
+    server = start_gevent(start_server, "--timeout", "2")
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nX-Half: ")
+        answer = sock.makefile("rb").read()  # to the server's close
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert b"\r\nConnection: close\r\n" in answer
+    assert 1.5 < time.monotonic() - started < 4.5
 
 
 def test_term_lets_a_slow_request_finish_and_drops_idle_connections(start_server):

@@ -161,6 +161,10 @@ class GeventWorker(Worker):
         try:
             with gevent.Timeout(seconds, False):  # False: time out quietly, leaving the block
                 return conn.read_request()
+            # Out of time. An idle client is let go without a word; one that
+            # sent part of a head is told why (408), as the gthread worker does.
+            if not conn.parser.between_requests:
+                raise errors.RequestTimeout("request head not received in time")
             return None
         finally:
             self.waiting.discard(me)
