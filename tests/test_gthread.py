@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.server import wait_until
+from tests.server import body_of, wait_until
 
 APP = "gthread_apps:app"
 
@@ -163,6 +163,14 @@ def test_clients_trickling_headers_do_not_take_threads(start_server):
         time.sleep(0.2)  # the trickle's pace, not a synchronisation
     for trickler in tricklers:
         trickler.close()
+
+
+def test_an_app_calling_sys_exit_does_not_cost_a_thread(start_server):
+    server = start_gthread(start_server, threads=1)
+    for _ in range(3):  # each would end the pool's only thread, if it could
+        assert server.get("/exit") == b"", "the app gave no answer, so neither do we"
+    assert body_of(server.get("/pid")) == str(server.worker_pids()[0]).encode()
+    server.wait_for_line("the app called sys.exit", count=3)
 
 
 def test_a_trickled_head_is_cut_off_after_timeout_in_total(start_server):

@@ -9,11 +9,13 @@ a test needs:
 - ``/multithread``: answer with wsgi.multithread;
 - ``/big?bytes=N``: answer with N bytes, without reading the body;
 - ``/pid``: answer with the worker's pid;
+- ``/exit``: call sys.exit(), as a careless app might;
 - anything else: answer with the request's path and query, so that the
   order of pipelined answers can be checked.
 """
 
 import os
+import sys
 import time
 
 
@@ -48,5 +50,7 @@ def app(environ, start_response):
         return plain(start_response, b"x" * int(environ["QUERY_STRING"].partition("=")[2]))
     if path == "/pid":
         return plain(start_response, str(os.getpid()).encode())
+    if path == "/exit":
+        sys.exit("the app called sys.exit()")
     query = environ["QUERY_STRING"]
     return plain(start_response, (path + ("?" + query if query else "")).encode("latin-1"))

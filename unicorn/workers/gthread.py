@@ -377,7 +377,11 @@ class ThreadWorker(Worker):
         except errors.HTTPError as error:  # the pipelined head was malformed
             self.reject(conn, error)
             keep_alive = False
-        except Exception:
+        except BaseException:
+            # An Exception, or an app's sys.exit(), which handle_request lets
+            # through (in a sync worker, it ends the process, which the arbiter
+            # replaces). Here it would end this thread, and the pool would
+            # be one thread smaller for the rest of the worker's life.
             self.log.exception("Error serving %s", conn.client)
             keep_alive = False
         finally:
