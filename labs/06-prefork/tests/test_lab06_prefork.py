@@ -183,6 +183,9 @@ def test_06b_workers_killed_together_are_all_reaped(impl, start, short_tmp):
     victims = sorted(workers)[:2]
     send(server.pid, signal.SIGSTOP)
     try:
+        # kill() only asks: until the master really is stopped, it could still take the
+        # first SIGCHLD on its own, and the two would not arrive together after all.
+        wait_until(lambda: state(server.pid) == "T", DEADLINE)
         for victim in victims:
             send(victim, signal.SIGKILL)
         wait_until(lambda: all(is_zombie(victim) for victim in victims), DEADLINE)
