@@ -144,8 +144,8 @@ class GeventWorker(Worker):
         except WorkerTimeout:  # raised here by SIGABRT: it is this green thread that hogged
             self.timed_out = True
         finally:
-            if conn.parser.between_requests:
-                conn.close()  # nothing unread, so close() cannot make the kernel send RST
+            if conn.can_close_at_once():
+                conn.close()
             else:
                 conn.close_gently()
 

@@ -413,7 +413,7 @@ class ThreadWorker(Worker):
         worker_connections cap; a stop), or when the connection must go back
         to the selector.
         """
-        closed = not keep_alive and client.conn.fully_read()
+        closed = not keep_alive and client.conn.can_close_at_once()
         if closed:
             client.conn.close()
         self.returned.put((client, keep_alive, closed))
@@ -440,7 +440,7 @@ class ThreadWorker(Worker):
                 self.clients.discard(client)
             elif keep_alive and self.alive:  # the worker may have begun to stop meanwhile
                 self.wait_for_request(client, keep_alive=True)
-            elif client.conn.fully_read():
+            elif client.conn.can_close_at_once():
                 # Every byte of the request was read, so close() cannot make
                 # the kernel send RST over our response: close at once, as the
                 # sync worker does, and spare a turn of the loop per client.

@@ -71,19 +71,19 @@ class SyncWorker(Worker):
         if sock is None:
             return
         conn = Connection(sock, client, listener.name, self.limits, timeout)
-        read_to_end = self.serve(conn)
-        if read_to_end:
-            conn.close()  # nothing unread, so close() cannot make the kernel send RST
+        if self.serve(conn):
+            conn.close()
         else:
             conn.close_gently()
 
     def serve(self, conn: Connection) -> bool:
-        """Read one request and answer it; return whether it was read to its end.
+        """Read one request and answer it; return whether to close at once.
 
         Keep-alive is never offered. The answer says how to close: True when
-        nothing of the client's is left unread, so the socket can simply be
-        closed; False when the client may still be sending (a refused
-        request, or a body the app did not read), so it is closed gently.
+        the socket can simply be closed; False when the client may still be
+        sending (a refused request, or a body the app did not read) or has
+        much of a large response still to receive, so it is closed gently
+        (``Connection.can_close_at_once``).
         """
         try:
             request = conn.read_request()
@@ -95,4 +95,4 @@ class SyncWorker(Worker):
         if request is None:
             return True
         self.handle_request(conn, request)  # never kept alive: keeps_connections is False
-        return conn.fully_read()
+        return conn.can_close_at_once()
