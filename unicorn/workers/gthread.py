@@ -105,6 +105,7 @@ class ThreadWorker(Worker):
         self.clients_lock = threading.Lock()
         self.accepting = False  # are the listeners in the selector?
         self.idle_threads = 0  # pool threads waiting for work (next_work), under count_lock
+        self.accept_wanted = False  # run_once's last decision to accept, under count_lock
         self.accept_paused_until = 0.0  # time.monotonic() before which we leave new clients
         self.next_beat = 0.0  # time.monotonic() from which run_once beats the heart again
 
@@ -150,9 +151,14 @@ class ThreadWorker(Worker):
         # Accept only while a pool thread waits for work. When every thread
         # is busy, each accepts the next connection itself as it comes free
         # (next_work); the loop taking it instead would only make the request
-        # cross from this thread to a pool thread.
-        self.set_accepting(self.alive and not paused and self.idle_threads > 0
-                           and len(self.clients) < self.cfg.worker_connections)
+        # cross from this thread to a pool thread. Decided under the lock that
+        # next_work takes to count a thread idle, so that a thread coming free
+        # either is counted here or sees the "no" and wakes us: never neither.
+        with self.count_lock:
+            self.accept_wanted = (self.alive and not paused and self.idle_threads > 0
+                                  and len(self.clients) < self.cfg.worker_connections)
+            accepting = self.accept_wanted
+        self.set_accepting(accepting)
         next_deadline = self.close_expired()
         if paused:
             next_deadline = min(next_deadline, self.accept_paused_until)
@@ -239,7 +245,8 @@ class ThreadWorker(Worker):
             return work
         with self.count_lock:
             self.idle_threads += 1
-        if not self.accepting:
+            wake = not self.accept_wanted
+        if wake:
             self.wake_main_loop()  # a thread is free: the main loop may accept again
         try:
             return self.work.get()
