@@ -118,6 +118,8 @@ class ThreadWorker(Worker):
     def run(self) -> None:
         """Serve until told to stop, let requests in flight finish, then clean up."""
         self.selector = selectors.DefaultSelector()
+        for listener in self.listeners:  # pool threads accept too (next_work): never blocking
+            listener.sock.setblocking(False)
         self.start_pool()
         self.log.explain(
             f"Worker {self.pid}: the main thread waits in a selector on the listeners and on "
